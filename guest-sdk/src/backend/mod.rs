@@ -1,0 +1,32 @@
+//! Handler traits and request/response types, named as in
+//! grafana-plugin-sdk-go's `backend` package.
+
+mod context;
+mod data;
+mod diagnostics;
+mod error;
+mod resource;
+#[doc(hidden)]
+pub mod serve;
+mod stream;
+
+pub use context::{AppInstanceSettings, DataSourceInstanceSettings, PluginContext, User};
+pub use data::{
+    DataQuery, DataResponse, QueryDataHandler, QueryDataRequest, QueryDataResponse, TimeRange,
+};
+pub use diagnostics::{
+    CheckHealthHandler, CheckHealthRequest, CheckHealthResult, CollectMetricsHandler,
+    CollectMetricsRequest, CollectMetricsResult, HealthStatus,
+};
+pub use error::{Error, ErrorSource};
+pub use resource::{
+    CallResourceHandler, CallResourceRequest, CallResourceResponse, CallResourceResponseSender,
+};
+pub use serve::ServeOpts;
+pub use stream::{
+    PublishStreamRequest, PublishStreamResponse, RunStreamRequest, StreamHandler, StreamPacketSender,
+    StreamStatus, SubscribeStreamRequest, SubscribeStreamResponse,
+};
+
+/// A string-to-string map with a stable (sorted) order.
+pub type StringMap = std::collections::BTreeMap<String, String>;

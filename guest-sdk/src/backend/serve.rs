@@ -1,0 +1,358 @@
+//! The bridge between the WIT exports and the handler traits: what
+//! [`crate::export_plugin!`] wires up. Conversions between the generated WIT
+//! types and the SDK's types live here and nowhere else.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use super::context::time_from_ms;
+use super::*;
+use crate::bindings::grafana::plugin::types as wit;
+
+/// The handlers a plugin implements; `None` where it has none, and Grafana
+/// then gets the answer of a Go SDK plugin without that handler.
+#[derive(Default, Clone)]
+pub struct ServeOpts {
+    /// Answers queries. Required for a datasource.
+    pub query_data_handler: Option<Rc<dyn QueryDataHandler>>,
+    /// Answers health checks.
+    pub check_health_handler: Option<Rc<dyn CheckHealthHandler>>,
+    /// Reports metrics.
+    pub collect_metrics_handler: Option<Rc<dyn CollectMetricsHandler>>,
+    /// Answers resource calls.
+    pub call_resource_handler: Option<Rc<dyn CallResourceHandler>>,
+    /// Serves Grafana Live streams.
+    pub stream_handler: Option<Rc<dyn StreamHandler>>,
+}
+
+/// Implemented by [`crate::export_plugin!`] for the exported type.
+pub trait Plugin {
+    /// The plugin's handlers.
+    fn serve_opts() -> ServeOpts;
+}
+
+thread_local! {
+    static OPTS: Cell<Option<&'static ServeOpts>> = const { Cell::new(None) };
+}
+
+/// The plugin's handlers, created on first use.
+pub fn opts<P: Plugin>() -> &'static ServeOpts {
+    OPTS.with(|cell| {
+        cell.get().unwrap_or_else(|| {
+            let opts: &'static ServeOpts = Box::leak(Box::new(P::serve_opts()));
+            cell.set(Some(opts));
+            opts
+        })
+    })
+}
+
+fn failed(err: Error) -> wit::HandlerError {
+    wit::HandlerError::Failed(plugin_error(err))
+}
+
+fn plugin_error(err: Error) -> wit::PluginError {
+    wit::PluginError {
+        message: err.message,
+        source: match err.source {
+            ErrorSource::Plugin => wit::ErrorSource::Plugin,
+            ErrorSource::Downstream => wit::ErrorSource::Downstream,
+        },
+    }
+}
+
+fn string_map(pairs: Vec<(String, String)>) -> StringMap {
+    pairs.into_iter().collect()
+}
+
+fn user(u: wit::User) -> User {
+    User {
+        login: u.login,
+        name: u.name,
+        email: u.email,
+        role: u.role,
+    }
+}
+
+fn plugin_context(ctx: wit::PluginContext) -> PluginContext {
+    PluginContext {
+        org_id: ctx.org_id,
+        plugin_id: ctx.plugin_id,
+        plugin_version: ctx.plugin_version,
+        user: ctx.user.map(user),
+        app_instance_settings: ctx.app_instance_settings.map(|s| AppInstanceSettings {
+            json_data: s.json_data,
+            decrypted_secure_json_data: string_map(s.decrypted_secure_json_data),
+            updated: time_from_ms(s.last_updated_ms),
+            api_version: s.api_version,
+        }),
+        data_source_instance_settings: ctx.data_source_instance_settings.map(|s| {
+            DataSourceInstanceSettings {
+                id: s.id,
+                uid: s.uid,
+                name: s.name,
+                url: s.url,
+                user: s.user,
+                database: s.database,
+                basic_auth_enabled: s.basic_auth_enabled,
+                basic_auth_user: s.basic_auth_user,
+                json_data: s.json_data,
+                decrypted_secure_json_data: string_map(s.decrypted_secure_json_data),
+                updated: time_from_ms(s.last_updated_ms),
+                api_version: s.api_version,
+            }
+        }),
+        grafana_config: string_map(ctx.grafana_config),
+        user_agent: ctx.user_agent,
+        api_version: ctx.api_version,
+        namespace: ctx.namespace,
+    }
+}
+
+fn data_query(q: wit::DataQuery) -> DataQuery {
+    DataQuery {
+        ref_id: q.ref_id,
+        query_type: q.query_type,
+        max_data_points: q.max_data_points,
+        interval: Duration::from_millis(q.interval_ms.max(0).unsigned_abs()),
+        time_range: TimeRange {
+            from: time_from_ms(q.time_range.from_ms),
+            to: time_from_ms(q.time_range.to_ms),
+        },
+        json: q.json,
+    }
+}
+
+fn data_response(r: DataResponse) -> Result<wit::DataResponse, wit::HandlerError> {
+    let frames = r
+        .frames
+        .into_iter()
+        .map(|f| f.into_wit().map(crate::bindings::grafana::plugin::frames::FrameData::Columnar))
+        .collect::<Result<Vec<_>, _>>();
+    // An invalid frame fails its own query only, with the reason.
+    match frames {
+        Ok(frames) => Ok(wit::DataResponse {
+            frames,
+            error: r.error.map(plugin_error),
+            status: r.status,
+        }),
+        Err(err) => Ok(wit::DataResponse {
+            frames: Vec::new(),
+            error: Some(plugin_error(err)),
+            status: Some(500),
+        }),
+    }
+}
+
+/// `data.query-data`.
+pub fn query_data(opts: &ServeOpts, req: wit::QueryDataRequest) -> Result<wit::QueryDataResponse, wit::HandlerError> {
+    let handler = opts.query_data_handler.as_ref().ok_or(wit::HandlerError::Unimplemented)?;
+    let req = QueryDataRequest {
+        plugin_context: plugin_context(req.plugin_context),
+        headers: string_map(req.headers),
+        queries: req.queries.into_iter().map(data_query).collect(),
+    };
+    let response = handler.query_data(req).map_err(failed)?;
+    let responses = response
+        .responses
+        .into_iter()
+        .map(|(ref_id, r)| data_response(r).map(|r| (ref_id, r)))
+        .collect::<Result<_, _>>()?;
+    Ok(wit::QueryDataResponse { responses })
+}
+
+/// `diagnostics.check-health`.
+pub fn check_health(opts: &ServeOpts, req: wit::CheckHealthRequest) -> Result<wit::CheckHealthResult, wit::HandlerError> {
+    let handler = opts.check_health_handler.as_ref().ok_or(wit::HandlerError::Unimplemented)?;
+    let result = handler
+        .check_health(CheckHealthRequest {
+            plugin_context: plugin_context(req.plugin_context),
+            headers: string_map(req.headers),
+        })
+        .map_err(failed)?;
+    Ok(wit::CheckHealthResult {
+        status: match result.status {
+            HealthStatus::Unknown => wit::HealthStatus::Unknown,
+            HealthStatus::Ok => wit::HealthStatus::Ok,
+            HealthStatus::Error => wit::HealthStatus::Error,
+        },
+        message: result.message,
+        json_details: result.json_details,
+    })
+}
+
+/// `diagnostics.collect-metrics`.
+pub fn collect_metrics(
+    opts: &ServeOpts,
+    req: wit::CollectMetricsRequest,
+) -> Result<wit::CollectMetricsResult, wit::HandlerError> {
+    let handler = opts.collect_metrics_handler.as_ref().ok_or(wit::HandlerError::Unimplemented)?;
+    let result = handler
+        .collect_metrics(CollectMetricsRequest {
+            plugin_context: plugin_context(req.plugin_context),
+        })
+        .map_err(failed)?;
+    Ok(wit::CollectMetricsResult {
+        prometheus: result.prometheus_metrics,
+    })
+}
+
+/// Sends resource messages through the host.
+struct HostResourceSender;
+
+fn send_error(err: wit::SendError) -> Error {
+    match err {
+        wit::SendError::Closed => Error::plugin("the receiver is gone"),
+        wit::SendError::Invalid(reason) => Error::plugin(reason),
+    }
+}
+
+impl CallResourceResponseSender for HostResourceSender {
+    fn send(&mut self, response: CallResourceResponse) -> Result<(), Error> {
+        let response = wit::CallResourceResponse {
+            status: response.status,
+            headers: response.headers.into_iter().collect(),
+            body: response.body,
+        };
+        crate::bindings::grafana::plugin::resource_sender::send(&response).map_err(send_error)
+    }
+}
+
+/// `resource.call-resource`.
+pub fn call_resource(opts: &ServeOpts, req: wit::CallResourceRequest) -> Result<(), wit::HandlerError> {
+    let handler = opts.call_resource_handler.as_ref().ok_or(wit::HandlerError::Unimplemented)?;
+    let req = CallResourceRequest {
+        plugin_context: plugin_context(req.plugin_context),
+        path: req.path,
+        method: req.method,
+        url: req.url,
+        headers: req.headers.into_iter().collect(),
+        body: req.body,
+    };
+    handler.call_resource(req, &mut HostResourceSender).map_err(failed)
+}
+
+fn stream_request(req: wit::StreamRequest) -> SubscribeStreamRequest {
+    SubscribeStreamRequest {
+        plugin_context: plugin_context(req.plugin_context),
+        path: req.path,
+        data: req.data,
+        headers: string_map(req.headers),
+    }
+}
+
+fn stream_status(status: StreamStatus) -> wit::StreamStatus {
+    match status {
+        StreamStatus::Ok => wit::StreamStatus::Ok,
+        StreamStatus::NotFound => wit::StreamStatus::NotFound,
+        StreamStatus::PermissionDenied => wit::StreamStatus::PermissionDenied,
+    }
+}
+
+/// `streaming.subscribe-stream`.
+pub fn subscribe_stream(opts: &ServeOpts, req: wit::StreamRequest) -> Result<wit::StreamResponse, wit::HandlerError> {
+    let handler = opts.stream_handler.as_ref().ok_or(wit::HandlerError::Unimplemented)?;
+    let r = handler.subscribe_stream(stream_request(req)).map_err(failed)?;
+    Ok(wit::StreamResponse {
+        status: stream_status(r.status),
+        data: r.data,
+    })
+}
+
+/// `streaming.publish-stream`.
+pub fn publish_stream(opts: &ServeOpts, req: wit::StreamRequest) -> Result<wit::StreamResponse, wit::HandlerError> {
+    let handler = opts.stream_handler.as_ref().ok_or(wit::HandlerError::Unimplemented)?;
+    let r = handler.publish_stream(stream_request(req)).map_err(failed)?;
+    Ok(wit::StreamResponse {
+        status: stream_status(r.status),
+        data: r.data,
+    })
+}
+
+/// Sends stream packets through the host.
+struct HostPacketSender;
+
+impl StreamPacketSender for HostPacketSender {
+    fn send(&mut self, data: Vec<u8>) -> Result<(), Error> {
+        crate::bindings::grafana::plugin::stream_sender::send(&data).map_err(send_error)
+    }
+}
+
+/// `streaming.run-stream`.
+pub fn run_stream(opts: &ServeOpts, req: wit::StreamRequest) -> Result<(), wit::HandlerError> {
+    let handler = opts.stream_handler.as_ref().ok_or(wit::HandlerError::Unimplemented)?;
+    handler.run_stream(stream_request(req), &mut HostPacketSender).map_err(failed)
+}
+
+/// Nanoseconds since the epoch, saturating.
+pub(crate) fn unix_nanos(t: std::time::SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+        Err(e) => i64::try_from(e.duration().as_nanos()).map_or(i64::MIN, |n| -n),
+    }
+}
+
+/// Implements the WIT export traits for `$ty` by dispatching to the
+/// handlers of its [`ServeOpts`]. Families the SDK does not offer yet
+/// (chunked data, admission, conversion) answer `unimplemented`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_guest_traits {
+    ($ty:ident) => {
+        const _: () = {
+            use $crate::__private as serve;
+            use $crate::bindings::exports::grafana::plugin as exports;
+            use $crate::bindings::grafana::plugin::types as wit;
+
+            impl exports::data::Guest for $ty {
+                fn query_data(req: wit::QueryDataRequest) -> Result<wit::QueryDataResponse, wit::HandlerError> {
+                    serve::query_data(serve::opts::<$ty>(), req)
+                }
+            }
+            impl exports::diagnostics::Guest for $ty {
+                fn check_health(req: wit::CheckHealthRequest) -> Result<wit::CheckHealthResult, wit::HandlerError> {
+                    serve::check_health(serve::opts::<$ty>(), req)
+                }
+                fn collect_metrics(req: wit::CollectMetricsRequest) -> Result<wit::CollectMetricsResult, wit::HandlerError> {
+                    serve::collect_metrics(serve::opts::<$ty>(), req)
+                }
+            }
+            impl exports::resource::Guest for $ty {
+                fn call_resource(req: wit::CallResourceRequest) -> Result<(), wit::HandlerError> {
+                    serve::call_resource(serve::opts::<$ty>(), req)
+                }
+            }
+            impl exports::streaming::Guest for $ty {
+                fn subscribe_stream(req: wit::StreamRequest) -> Result<wit::StreamResponse, wit::HandlerError> {
+                    serve::subscribe_stream(serve::opts::<$ty>(), req)
+                }
+                fn publish_stream(req: wit::StreamRequest) -> Result<wit::StreamResponse, wit::HandlerError> {
+                    serve::publish_stream(serve::opts::<$ty>(), req)
+                }
+                fn run_stream(req: wit::StreamRequest) -> Result<(), wit::HandlerError> {
+                    serve::run_stream(serve::opts::<$ty>(), req)
+                }
+            }
+            impl exports::chunked_data::Guest for $ty {
+                fn query_chunked_data(_: wit::QueryDataRequest) -> Result<(), wit::HandlerError> {
+                    Err(wit::HandlerError::Unimplemented)
+                }
+            }
+            impl exports::admission::Guest for $ty {
+                fn validate_admission(_: wit::AdmissionRequest) -> Result<wit::ValidationResponse, wit::HandlerError> {
+                    Err(wit::HandlerError::Unimplemented)
+                }
+                fn mutate_admission(_: wit::AdmissionRequest) -> Result<wit::MutationResponse, wit::HandlerError> {
+                    Err(wit::HandlerError::Unimplemented)
+                }
+            }
+            impl exports::conversion::Guest for $ty {
+                fn convert_objects(_: wit::ConversionRequest) -> Result<wit::ConversionResponse, wit::HandlerError> {
+                    Err(wit::HandlerError::Unimplemented)
+                }
+            }
+        };
+    };
+}
+
+pub use crate::__export_guest_traits as export_guest_traits;

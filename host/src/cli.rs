@@ -1,0 +1,130 @@
+//! Command line: serving (what Grafana runs, with no arguments) and the
+//! developer commands.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::handshake;
+use crate::logging::{self, Level};
+use crate::runtime::RuntimeSettings;
+use crate::server::{self, ServeConfig};
+
+/// Environment variable naming the component to serve
+/// (`[plugin.<id>] wasm_component` in Grafana's ini).
+pub const COMPONENT_ENV: &str = "GF_PLUGIN_WASM_COMPONENT";
+
+/// File name of the component looked up next to the executable when no
+/// path is given.
+pub const DEFAULT_COMPONENT_FILE: &str = "plugin.wasm";
+
+/// Runs Grafana backend plugins as sandboxed WebAssembly components.
+///
+/// Without a subcommand it serves the plugin protocol, as Grafana expects
+/// when it launches the plugin executable.
+#[derive(Debug, Parser)]
+#[command(name = "grafana-wasm-host", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the plugin protocol to Grafana (the default).
+    Serve(ServeArgs),
+    /// Launch this host with a component the way Grafana does, call every
+    /// handler, and print what Grafana would receive.
+    Demo(crate::demo::DemoArgs),
+}
+
+/// Options of the serving host.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The plugin component. Default: `plugin.wasm` next to the executable.
+    #[arg(long, env = COMPONENT_ENV)]
+    pub component: Option<PathBuf>,
+    /// The plugin id used in logs. Default: the `id` in `plugin.json` next
+    /// to the executable, else the component's file name.
+    #[arg(long)]
+    pub plugin_id: Option<String>,
+    /// Least severe level logged to stderr.
+    #[arg(long, env = logging::LOG_LEVEL_ENV, default_value = "debug")]
+    pub log_level: Level,
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        None => serve(cli.serve),
+        Some(Command::Serve(args)) => serve(args),
+        Some(Command::Demo(args)) => crate::demo::run(args),
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    let cookie = std::env::var(handshake::MAGIC_COOKIE_KEY).ok();
+    if !handshake::has_magic_cookie(cookie.as_deref()) {
+        eprint!("{}", handshake::NOT_A_PLUGIN_MESSAGE);
+        return ExitCode::from(1);
+    }
+    logging::init(args.log_level);
+    let config = serve_config(args);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(server::serve(config));
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = format!("{err:#}"), "plugin host failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn executable_dir() -> Option<PathBuf> {
+    std::env::current_exe().ok()?.parent().map(Path::to_path_buf)
+}
+
+fn serve_config(args: ServeArgs) -> ServeConfig {
+    let exe_dir = executable_dir();
+    let component = args.component.unwrap_or_else(|| {
+        exe_dir
+            .clone()
+            .unwrap_or_default()
+            .join(DEFAULT_COMPONENT_FILE)
+    });
+    let plugin_id = args
+        .plugin_id
+        .or_else(|| exe_dir.as_deref().and_then(plugin_json_id))
+        .unwrap_or_else(|| {
+            component
+                .file_stem()
+                .map_or_else(|| "plugin".to_owned(), |s| s.to_string_lossy().into_owned())
+        });
+    ServeConfig {
+        component,
+        runtime: RuntimeSettings {
+            plugin_id: Arc::from(plugin_id),
+            ..RuntimeSettings::default()
+        },
+    }
+}
+
+/// The `id` of `plugin.json` in `dir`, if there is one.
+fn plugin_json_id(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("plugin.json")).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    json.get("id")?.as_str().map(str::to_owned)
+}

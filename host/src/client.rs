@@ -1,0 +1,186 @@
+//! The Grafana side of the plugin protocol: launch a plugin executable as
+//! Grafana's go-plugin client does, read its handshake, connect, call, and
+//! stop it. Used by the `demo` command and the integration tests.
+
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use grafana_wasm_proto::{goplugin as gp, pluginv2 as pb};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::UnixStream;
+use tokio::process::{Child, Command};
+use tonic::transport::{Channel, Endpoint, Uri};
+
+use crate::handshake;
+
+/// How long Grafana waits for the handshake line (go-plugin's default).
+pub const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long Grafana waits for the process to exit after `Shutdown`.
+pub const EXIT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A running plugin process and a gRPC channel to it.
+pub struct PluginProcess {
+    child: Child,
+    channel: Channel,
+    /// The handshake line the plugin printed.
+    pub handshake: String,
+    /// The Unix socket it listens on.
+    pub socket: PathBuf,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl PluginProcess {
+    /// Starts `command` with Grafana's environment (magic cookie, protocol
+    /// versions) added to whatever it already has, waits for the handshake
+    /// and connects.
+    ///
+    /// # Errors
+    /// Fails when the process cannot start, exits, prints something other
+    /// than a valid handshake, or cannot be connected to.
+    pub async fn launch(mut command: Command) -> anyhow::Result<Self> {
+        command
+            .env(handshake::MAGIC_COOKIE_KEY, handshake::MAGIC_COOKIE_VALUE)
+            .env(handshake::PROTOCOL_VERSIONS_ENV, "2")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().context("starting the plugin process")?;
+        let stderr = collect_lines(child.stderr.take());
+        let stdout = child.stdout.take().context("plugin stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(START_TIMEOUT, lines.next_line())
+            .await
+            .context("timeout while waiting for plugin to start")?
+            .context("reading the plugin's stdout")?;
+        let Some(handshake) = line else {
+            let status = child.wait().await?;
+            bail!(
+                "plugin exited before we could connect ({status}); stderr:\n{}",
+                stderr.lock().map(|l| l.join("\n")).unwrap_or_default()
+            );
+        };
+        // Grafana discards everything after the handshake; so do we, but we
+        // keep draining so the plugin never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let socket = parse_handshake(&handshake)?;
+        let channel = connect(socket.clone()).await?;
+        Ok(Self {
+            child,
+            channel,
+            handshake,
+            socket,
+            stderr,
+        })
+    }
+
+    /// The gRPC channel to the plugin.
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    /// `pluginv2.Data` client.
+    pub fn data(&self) -> pb::data_client::DataClient<Channel> {
+        pb::data_client::DataClient::new(self.channel()).max_decoding_message_size(usize::MAX)
+    }
+
+    /// `pluginv2.Diagnostics` client.
+    pub fn diagnostics(&self) -> pb::diagnostics_client::DiagnosticsClient<Channel> {
+        pb::diagnostics_client::DiagnosticsClient::new(self.channel())
+    }
+
+    /// `pluginv2.Resource` client.
+    pub fn resource(&self) -> pb::resource_client::ResourceClient<Channel> {
+        pb::resource_client::ResourceClient::new(self.channel())
+    }
+
+    /// `pluginv2.Stream` client.
+    pub fn stream(&self) -> pb::stream_client::StreamClient<Channel> {
+        pb::stream_client::StreamClient::new(self.channel())
+    }
+
+    /// `pluginv2.AdmissionControl` client.
+    pub fn admission(&self) -> pb::admission_control_client::AdmissionControlClient<Channel> {
+        pb::admission_control_client::AdmissionControlClient::new(self.channel())
+    }
+
+    /// `pluginv2.ResourceConversion` client.
+    pub fn conversion(&self) -> pb::resource_conversion_client::ResourceConversionClient<Channel> {
+        pb::resource_conversion_client::ResourceConversionClient::new(self.channel())
+    }
+
+    /// The stderr lines (the plugin's log) received so far.
+    pub fn stderr_lines(&self) -> Vec<String> {
+        self.stderr.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Stops the plugin as Grafana does: `GRPCController/Shutdown`, wait up
+    /// to [`EXIT_TIMEOUT`], then kill. Returns the exit status and whether
+    /// the process exited by itself.
+    ///
+    /// # Errors
+    /// Fails only when the process cannot be waited for.
+    pub async fn shutdown(mut self) -> anyhow::Result<(ExitStatus, bool)> {
+        let mut controller = gp::grpc_controller_client::GrpcControllerClient::new(self.channel.clone());
+        // Grafana ignores the result, and so do we.
+        let _ = controller.shutdown(gp::Empty {}).await;
+        drop(controller);
+        drop(self.channel);
+        match tokio::time::timeout(EXIT_TIMEOUT, self.child.wait()).await {
+            Ok(status) => Ok((status?, true)),
+            Err(_) => {
+                self.child.kill().await?;
+                Ok((self.child.wait().await?, false))
+            }
+        }
+    }
+}
+
+/// Parses `1|2|unix|PATH|grpc|` as go-plugin's client does.
+///
+/// # Errors
+/// Fails on anything but core version 1, app version 2, unix and grpc.
+pub fn parse_handshake(line: &str) -> anyhow::Result<PathBuf> {
+    let parts: Vec<&str> = line.trim().split('|').collect();
+    match parts.as_slice() {
+        ["1", "2", "unix", path, "grpc", ..] => Ok(PathBuf::from(path)),
+        _ => bail!("Unrecognized remote plugin message: {line}"),
+    }
+}
+
+/// Connects over the Unix socket with plain HTTP/2, authority `unused`, as
+/// go-plugin dials.
+async fn connect(socket: PathBuf) -> anyhow::Result<Channel> {
+    Endpoint::try_from("http://unused")?
+        .connect_with_connector(tower::service_fn(move |_: Uri| {
+            let socket = socket.clone();
+            async move { UnixStream::connect(socket).await.map(TokioIo::new) }
+        }))
+        .await
+        .context("connecting to the plugin's socket")
+}
+
+fn collect_lines(pipe: Option<tokio::process::ChildStderr>) -> Arc<Mutex<Vec<String>>> {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    if let Some(pipe) = pipe {
+        let sink = lines.clone();
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(pipe).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                if let Ok(mut sink) = sink.lock() {
+                    sink.push(line);
+                }
+            }
+        });
+    }
+    lines
+}

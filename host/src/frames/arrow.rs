@@ -1,0 +1,243 @@
+//! WIT frame -> Arrow IPC file, one file per frame, as Grafana decodes it
+//! with arrow-go's `ipc.NewFileReader`.
+//!
+//! Buffers are moved into Arrow arrays without copying, except string/JSON
+//! offsets (u32 in the contract, i32 in Arrow's Utf8/Binary layout).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::types::{
+    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimestampNanosecondType,
+    UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
+use arrow_array::{
+    ArrayRef, ArrowPrimitiveType, BinaryArray, BooleanArray, PrimitiveArray, RecordBatch,
+    RecordBatchOptions, StringArray,
+};
+use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow_ipc::writer::FileWriter;
+use arrow_schema::{Field, Schema};
+use serde_json::{Map, Value};
+
+use super::FrameError;
+use crate::runtime::bindings::frames::{Field as WitField, Frame, Values, VarBytes};
+
+/// Encodes `frame` as an Arrow IPC file. `fallback_ref_id` (the response's
+/// key) is written when the frame names no refId, as the Go SDK does.
+///
+/// # Errors
+/// A [`FrameError`] naming the field or metadata at fault.
+pub fn to_arrow(frame: Frame, fallback_ref_id: &str) -> Result<Vec<u8>, FrameError> {
+    let rows = frame.fields.first().map_or(0, |f| values_len(&f.values));
+    let mut fields = Vec::with_capacity(frame.fields.len());
+    let mut columns = Vec::with_capacity(frame.fields.len());
+    for field in frame.fields {
+        let (arrow_field, column) = encode_field(field, rows)?;
+        fields.push(arrow_field);
+        columns.push(column);
+    }
+    let ref_id = if frame.ref_id.is_empty() {
+        fallback_ref_id.to_owned()
+    } else {
+        frame.ref_id
+    };
+    let mut metadata = HashMap::from([("name".to_owned(), frame.name), ("refId".to_owned(), ref_id)]);
+    if let Some(meta) = frame.meta {
+        check_object("frame meta", &meta)?;
+        metadata.insert("meta".to_owned(), meta);
+    }
+    let schema = Arc::new(Schema::new_with_metadata(fields, metadata));
+    let batch = RecordBatch::try_new_with_options(
+        schema.clone(),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(rows)),
+    )?;
+    let mut writer = FileWriter::try_new(Vec::new(), &schema)?;
+    writer.write(&batch)?;
+    writer.finish()?;
+    Ok(writer.into_inner()?)
+}
+
+fn values_len(values: &Values) -> usize {
+    match values {
+        Values::Int8(v) => v.len(),
+        Values::Int16(v) => v.len(),
+        Values::Int32(v) => v.len(),
+        Values::Int64(v) => v.len(),
+        Values::Uint8(v) => v.len(),
+        Values::Uint16(v) => v.len(),
+        Values::Uint32(v) => v.len(),
+        Values::Uint64(v) => v.len(),
+        Values::Float32(v) => v.len(),
+        Values::Float64(v) => v.len(),
+        Values::Bool(v) => v.len(),
+        Values::Time(v) => v.len(),
+        Values::Enum(v) => v.len(),
+        Values::String(v) | Values::Json(v) => v.offsets.len().saturating_sub(1),
+    }
+}
+
+/// The Grafana type name stored as the field's `tstype` metadata.
+fn ts_type(values: &Values) -> &'static str {
+    match values {
+        Values::String(_) => "string",
+        Values::Bool(_) => "boolean",
+        Values::Time(_) => "time",
+        Values::Json(_) => "other",
+        Values::Enum(_) => "enum",
+        _ => "number",
+    }
+}
+
+fn encode_field(field: WitField, rows: usize) -> Result<(Field, ArrayRef), FrameError> {
+    let invalid = |reason: String| FrameError::InvalidField {
+        field: field.name.clone(),
+        reason,
+    };
+    let len = values_len(&field.values);
+    if len != rows {
+        return Err(FrameError::LengthMismatch {
+            field: field.name,
+            expected: rows,
+            got: len,
+        });
+    }
+    let nulls = validity(field.validity, rows, field.nullable).map_err(invalid)?;
+    let mut metadata = HashMap::from([("tstype".to_owned(), ts_type(&field.values).to_owned())]);
+    if !field.labels.is_empty() {
+        let labels: Map<String, Value> = field
+            .labels
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
+        metadata.insert("labels".to_owned(), Value::Object(labels).to_string());
+    }
+    if let Some(config) = field.config {
+        check_object(&format!("config of field {:?}", field.name), &config)?;
+        metadata.insert("config".to_owned(), config);
+    }
+    let column = column(field.values, nulls).map_err(invalid)?;
+    let arrow_field =
+        Field::new(field.name, column.data_type().clone(), field.nullable).with_metadata(metadata);
+    Ok((arrow_field, column))
+}
+
+/// The validity bitmap as Arrow nulls. Non-nullable fields must have none.
+fn validity(bitmap: Vec<u8>, rows: usize, nullable: bool) -> Result<Option<NullBuffer>, String> {
+    if bitmap.is_empty() {
+        return Ok(None);
+    }
+    if bitmap.len() * 8 < rows {
+        return Err(format!(
+            "validity bitmap has {} bytes, {rows} rows need {}",
+            bitmap.len(),
+            rows.div_ceil(8)
+        ));
+    }
+    let nulls = NullBuffer::new(BooleanBuffer::new(Buffer::from_vec(bitmap), 0, rows));
+    if nulls.null_count() > 0 && !nullable {
+        return Err(format!(
+            "has {} nulls but is not nullable",
+            nulls.null_count()
+        ));
+    }
+    Ok(Some(nulls))
+}
+
+fn primitive<T: ArrowPrimitiveType>(
+    values: Vec<T::Native>,
+    nulls: Option<NullBuffer>,
+) -> Result<ArrayRef, String> {
+    PrimitiveArray::<T>::try_new(ScalarBuffer::from(values), nulls)
+        .map(|a| Arc::new(a) as ArrayRef)
+        .map_err(|e| e.to_string())
+}
+
+/// Arrow's i32 offsets from the contract's u32 ones, checked so that Arrow
+/// never panics on them.
+fn offsets(bytes: &VarBytes) -> Result<OffsetBuffer<i32>, String> {
+    if bytes.offsets.is_empty() {
+        return Err("offsets must hold at least one entry (0)".into());
+    }
+    if bytes.offsets.windows(2).any(|w| w[0] > w[1]) {
+        return Err("offsets must not decrease".into());
+    }
+    let last = *bytes.offsets.last().unwrap_or(&0) as usize;
+    if last > bytes.data.len() {
+        return Err(format!("offsets point past the {} data bytes", bytes.data.len()));
+    }
+    let converted = bytes
+        .offsets
+        .iter()
+        .map(|&o| i32::try_from(o).map_err(|_| format!("offset {o} exceeds Arrow's 2 GiB limit")))
+        .collect::<Result<Vec<i32>, String>>()?;
+    Ok(OffsetBuffer::new(ScalarBuffer::from(converted)))
+}
+
+fn column(values: Values, nulls: Option<NullBuffer>) -> Result<ArrayRef, String> {
+    match values {
+        Values::Int8(v) => primitive::<Int8Type>(v, nulls),
+        Values::Int16(v) => primitive::<Int16Type>(v, nulls),
+        Values::Int32(v) => primitive::<Int32Type>(v, nulls),
+        Values::Int64(v) => primitive::<Int64Type>(v, nulls),
+        Values::Uint8(v) => primitive::<UInt8Type>(v, nulls),
+        Values::Uint16(v) | Values::Enum(v) => primitive::<UInt16Type>(v, nulls),
+        Values::Uint32(v) => primitive::<UInt32Type>(v, nulls),
+        Values::Uint64(v) => primitive::<UInt64Type>(v, nulls),
+        Values::Float32(v) => primitive::<Float32Type>(v, nulls),
+        Values::Float64(v) => primitive::<Float64Type>(v, nulls),
+        Values::Time(v) => primitive::<TimestampNanosecondType>(v, nulls),
+        Values::Bool(v) => Ok(Arc::new(BooleanArray::new(BooleanBuffer::from(v.as_slice()), nulls))),
+        Values::String(bytes) => {
+            let offsets = offsets(&bytes)?;
+            StringArray::try_new(offsets, Buffer::from_vec(bytes.data), nulls)
+                .map(|a| Arc::new(a) as ArrayRef)
+                .map_err(|e| e.to_string())
+        }
+        Values::Json(bytes) => {
+            let offsets = offsets(&bytes)?;
+            let array = BinaryArray::try_new(offsets, Buffer::from_vec(bytes.data), nulls)
+                .map_err(|e| e.to_string())?;
+            check_json_values(&array)?;
+            Ok(Arc::new(array))
+        }
+    }
+}
+
+/// Every non-null value of a JSON field must parse: Grafana embeds them raw
+/// in the JSON it sends to the browser.
+fn check_json_values(array: &BinaryArray) -> Result<(), String> {
+    for (row, value) in array.iter().enumerate() {
+        if let Some(bytes) = value {
+            serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+                .map_err(|e| format!("row {row} is not valid JSON: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn check_object(what: &str, json: &str) -> Result<(), FrameError> {
+    match serde_json::from_str::<Value>(json) {
+        Ok(Value::Object(_)) => Ok(()),
+        Ok(other) => Err(FrameError::InvalidMetadata {
+            what: what.to_owned(),
+            reason: format!("got {}", json_kind(&other)),
+        }),
+        Err(err) => Err(FrameError::InvalidMetadata {
+            what: what.to_owned(),
+            reason: err.to_string(),
+        }),
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

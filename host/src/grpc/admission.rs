@@ -1,0 +1,63 @@
+//! `pluginv2.AdmissionControl`: validation and mutation of app-platform
+//! resources.
+
+use std::sync::Arc;
+
+use grafana_wasm_proto::pluginv2 as pb;
+use tonic::{Request, Response, Status};
+
+use crate::convert::{from_proto, to_proto};
+use crate::runtime::bindings::handlers::admission;
+use crate::runtime::bindings::types::AdmissionRequest;
+use crate::runtime::{Outbox, Runtime};
+
+/// Serves the `AdmissionControl` service.
+pub struct AdmissionService {
+    runtime: Arc<Runtime>,
+}
+
+impl AdmissionService {
+    /// An admission service calling into `runtime`.
+    pub fn new(runtime: Arc<Runtime>) -> Self {
+        Self { runtime }
+    }
+}
+
+fn admission_request(request: pb::AdmissionRequest) -> Result<AdmissionRequest, Status> {
+    let operation = request.operation;
+    from_proto::admission_request(request)
+        .ok_or_else(|| Status::invalid_argument(format!("unknown admission operation {operation}")))
+}
+
+#[tonic::async_trait]
+impl pb::admission_control_server::AdmissionControl for AdmissionService {
+    async fn validate_admission(
+        &self,
+        request: Request<pb::AdmissionRequest>,
+    ) -> Result<Response<pb::ValidationResponse>, Status> {
+        let request = admission_request(request.into_inner())?;
+        let limit = Some(self.runtime.call_timeout());
+        let response = self
+            .runtime
+            .call::<admission::GuestIndices, _>("ValidateAdmission", Outbox::default(), limit, |guest, store| {
+                Box::pin(async move { guest.call_validate_admission(store, &request).await })
+            })
+            .await?;
+        Ok(Response::new(to_proto::validation_response(response)))
+    }
+
+    async fn mutate_admission(
+        &self,
+        request: Request<pb::AdmissionRequest>,
+    ) -> Result<Response<pb::MutationResponse>, Status> {
+        let request = admission_request(request.into_inner())?;
+        let limit = Some(self.runtime.call_timeout());
+        let response = self
+            .runtime
+            .call::<admission::GuestIndices, _>("MutateAdmission", Outbox::default(), limit, |guest, store| {
+                Box::pin(async move { guest.call_mutate_admission(store, &request).await })
+            })
+            .await?;
+        Ok(Response::new(to_proto::mutation_response(response)))
+    }
+}

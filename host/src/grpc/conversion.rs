@@ -1,0 +1,41 @@
+//! `pluginv2.ResourceConversion`: converting app-platform resources between
+//! versions.
+
+use std::sync::Arc;
+
+use grafana_wasm_proto::pluginv2 as pb;
+use tonic::{Request, Response, Status};
+
+use crate::convert::{from_proto, to_proto};
+use crate::runtime::bindings::handlers::conversion;
+use crate::runtime::{Outbox, Runtime};
+
+/// Serves the `ResourceConversion` service.
+pub struct ConversionService {
+    runtime: Arc<Runtime>,
+}
+
+impl ConversionService {
+    /// A conversion service calling into `runtime`.
+    pub fn new(runtime: Arc<Runtime>) -> Self {
+        Self { runtime }
+    }
+}
+
+#[tonic::async_trait]
+impl pb::resource_conversion_server::ResourceConversion for ConversionService {
+    async fn convert_objects(
+        &self,
+        request: Request<pb::ConversionRequest>,
+    ) -> Result<Response<pb::ConversionResponse>, Status> {
+        let request = from_proto::conversion_request(request.into_inner());
+        let limit = Some(self.runtime.call_timeout());
+        let response = self
+            .runtime
+            .call::<conversion::GuestIndices, _>("ConvertObjects", Outbox::default(), limit, |guest, store| {
+                Box::pin(async move { guest.call_convert_objects(store, &request).await })
+            })
+            .await?;
+        Ok(Response::new(to_proto::conversion_response(response)))
+    }
+}

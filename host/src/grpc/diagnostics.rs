@@ -1,0 +1,70 @@
+//! `pluginv2.Diagnostics`: CheckHealth and CollectMetrics.
+
+use std::sync::Arc;
+
+use grafana_wasm_proto::pluginv2 as pb;
+use tonic::{Request, Response, Status};
+
+use crate::convert::{from_proto, to_proto};
+use crate::runtime::bindings::handlers::diagnostics;
+use crate::runtime::{CallError, Outbox, Runtime};
+
+/// Serves the `Diagnostics` service.
+pub struct DiagnosticsService {
+    runtime: Arc<Runtime>,
+}
+
+impl DiagnosticsService {
+    /// A diagnostics service calling into `runtime`.
+    pub fn new(runtime: Arc<Runtime>) -> Self {
+        Self { runtime }
+    }
+}
+
+#[tonic::async_trait]
+impl pb::diagnostics_server::Diagnostics for DiagnosticsService {
+    async fn check_health(
+        &self,
+        request: Request<pb::CheckHealthRequest>,
+    ) -> Result<Response<pb::CheckHealthResponse>, Status> {
+        let request = from_proto::check_health_request(request.into_inner());
+        let limit = Some(self.runtime.call_timeout());
+        let result = self
+            .runtime
+            .call::<diagnostics::GuestIndices, _>("CheckHealth", Outbox::default(), limit, |guest, store| {
+                Box::pin(async move { guest.call_check_health(store, &request).await })
+            })
+            .await;
+        match result {
+            Ok(result) => Ok(Response::new(to_proto::check_health_result(result))),
+            // A Go SDK plugin without a health handler answers OK.
+            Err(CallError::Unimplemented) => Ok(Response::new(pb::CheckHealthResponse {
+                status: pb::check_health_response::HealthStatus::Ok.into(),
+                ..Default::default()
+            })),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    async fn collect_metrics(
+        &self,
+        request: Request<pb::CollectMetricsRequest>,
+    ) -> Result<Response<pb::CollectMetricsResponse>, Status> {
+        let request = from_proto::collect_metrics_request(request.into_inner());
+        let limit = Some(self.runtime.call_timeout());
+        let result = self
+            .runtime
+            .call::<diagnostics::GuestIndices, _>("CollectMetrics", Outbox::default(), limit, |guest, store| {
+                Box::pin(async move { guest.call_collect_metrics(store, &request).await })
+            })
+            .await;
+        match result {
+            Ok(result) => Ok(Response::new(to_proto::collect_metrics_result(result))),
+            // Without a metrics handler Grafana gets an empty exposition.
+            Err(CallError::Unimplemented) => Ok(Response::new(pb::CollectMetricsResponse {
+                metrics: Some(Default::default()),
+            })),
+            Err(err) => Err(err.into()),
+        }
+    }
+}

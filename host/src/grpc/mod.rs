@@ -1,0 +1,73 @@
+//! The gRPC services Grafana calls, one thin adapter per handler family in
+//! the manner of the Go SDK's `*_adapter.go`: convert the request, call the
+//! guest, convert the answer, map errors.
+
+mod admission;
+mod conversion;
+mod data;
+mod diagnostics;
+mod goplugin;
+mod pump;
+mod resource;
+mod status;
+mod streaming;
+
+use std::sync::Arc;
+
+use grafana_wasm_proto::{goplugin as gp, pluginv2 as pb};
+use tokio_util::sync::CancellationToken;
+use tonic::service::RoutesBuilder;
+
+use crate::runtime::Runtime;
+
+/// Largest request Grafana may send, as the Go SDK's default (16 MiB).
+pub const MAX_RECEIVE_MESSAGE_SIZE: usize = 16 << 20;
+
+/// A pluginv2 server with the Go SDK's message limits: 16 MiB in, unlimited out.
+macro_rules! limited {
+    ($server:expr) => {
+        $server
+            .max_decoding_message_size(MAX_RECEIVE_MESSAGE_SIZE)
+            .max_encoding_message_size(usize::MAX)
+    };
+}
+
+/// Every service a go-plugin server with the Grafana SDK exposes, except
+/// health (added by the server). `shutdown` is cancelled by
+/// `GRPCController/Shutdown`, and ends the side streams.
+pub fn routes(runtime: Arc<Runtime>, shutdown: CancellationToken) -> RoutesBuilder {
+    use pb::{
+        admission_control_server::AdmissionControlServer, data_server::DataServer,
+        diagnostics_server::DiagnosticsServer, resource_conversion_server::ResourceConversionServer,
+        resource_server::ResourceServer, stream_server::StreamServer,
+    };
+    let mut routes = RoutesBuilder::default();
+    routes
+        .add_service(limited!(DataServer::new(data::DataService::new(runtime.clone()))))
+        .add_service(limited!(ResourceServer::new(resource::ResourceService::new(
+            runtime.clone()
+        ))))
+        .add_service(limited!(DiagnosticsServer::new(
+            diagnostics::DiagnosticsService::new(runtime.clone())
+        )))
+        .add_service(limited!(StreamServer::new(streaming::StreamService::new(
+            runtime.clone(),
+            shutdown.clone()
+        ))))
+        .add_service(limited!(AdmissionControlServer::new(
+            admission::AdmissionService::new(runtime.clone())
+        )))
+        .add_service(limited!(ResourceConversionServer::new(
+            conversion::ConversionService::new(runtime)
+        )))
+        .add_service(gp::grpc_controller_server::GrpcControllerServer::new(
+            goplugin::Controller::new(shutdown.clone()),
+        ))
+        .add_service(gp::grpc_stdio_server::GrpcStdioServer::new(goplugin::Stdio::new(
+            shutdown.clone(),
+        )))
+        .add_service(gp::grpc_broker_server::GrpcBrokerServer::new(goplugin::Broker::new(
+            shutdown,
+        )));
+    routes
+}

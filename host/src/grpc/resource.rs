@@ -1,0 +1,114 @@
+//! `pluginv2.Resource`: CallResource, answered in one or several messages.
+
+use std::sync::Arc;
+
+use grafana_wasm_proto::pluginv2 as pb;
+use tokio::sync::mpsc;
+use tonic::{Request, Response, Status};
+
+use super::pump::{self, Forward, Outgoing};
+use crate::convert::{from_proto, to_proto};
+use crate::runtime::bindings::handlers::resource;
+use crate::runtime::bindings::types::CallResourceResponse;
+use crate::runtime::{CallError, Outbox, Runtime};
+
+/// Serves the `Resource` service.
+pub struct ResourceService {
+    runtime: Arc<Runtime>,
+}
+
+impl ResourceService {
+    /// A resource service calling into `runtime`.
+    pub fn new(runtime: Arc<Runtime>) -> Self {
+        Self { runtime }
+    }
+}
+
+#[tonic::async_trait]
+impl pb::resource_server::Resource for ResourceService {
+    type CallResourceStream = Outgoing<pb::CallResourceResponse>;
+
+    async fn call_resource(
+        &self,
+        request: Request<pb::CallResourceRequest>,
+    ) -> Result<Response<Self::CallResourceStream>, Status> {
+        let request = from_proto::call_resource_request(request.into_inner());
+        let (sender, from_guest) = mpsc::channel(pump::CAPACITY);
+        let outbox = Outbox {
+            resource: Some(sender),
+            ..Outbox::default()
+        };
+        let runtime = self.runtime.clone();
+        let limit = Some(runtime.call_timeout());
+        let call = async move {
+            runtime
+                .call::<resource::GuestIndices, _>("CallResource", outbox, limit, |guest, store| {
+                    Box::pin(async move { guest.call_call_resource(store, &request).await })
+                })
+                .await
+        };
+        Ok(Response::new(pump::pump(from_guest, call, ResourceAnswer::default())))
+    }
+}
+
+/// Keeps the HTTP answer well-formed: the first message must carry a valid
+/// status (100-599), and an answer with no message at all becomes a 500
+/// with an explanation rather than an empty stream.
+#[derive(Default)]
+struct ResourceAnswer {
+    /// A first message went out.
+    started: bool,
+    /// The first message had an invalid status: the rest is dropped.
+    rejected: bool,
+}
+
+/// A 500 answer explaining what the plugin did wrong.
+fn internal_error(explanation: String) -> pb::CallResourceResponse {
+    tracing::warn!(%explanation, "invalid resource answer from the plugin");
+    let body = serde_json::json!({ "message": explanation }).to_string();
+    pb::CallResourceResponse {
+        code: 500,
+        headers: [(
+            "Content-Type".to_owned(),
+            pb::StringList {
+                values: vec!["application/json".to_owned()],
+            },
+        )]
+        .into(),
+        body: body.into_bytes(),
+    }
+}
+
+impl Forward<CallResourceResponse, pb::CallResourceResponse> for ResourceAnswer {
+    fn forward(&mut self, message: CallResourceResponse) -> Option<Result<pb::CallResourceResponse, Status>> {
+        if self.rejected {
+            return None;
+        }
+        if !self.started {
+            self.started = true;
+            // Only the first message's status counts; Grafana ignores later ones.
+            if !(100..=599).contains(&message.status) {
+                self.rejected = true;
+                return Some(Ok(internal_error(format!(
+                    "the plugin answered with HTTP status {}, outside 100-599",
+                    message.status
+                ))));
+            }
+        }
+        Some(Ok(to_proto::call_resource_response(message)))
+    }
+
+    fn finish(
+        self,
+        outcome: Result<(), CallError>,
+        sent: usize,
+    ) -> Option<Result<pb::CallResourceResponse, Status>> {
+        match (outcome, sent) {
+            (Ok(()), 0) => Some(Ok(internal_error(
+                "the plugin's resource handler returned without sending a response".into(),
+            ))),
+            (Ok(()), _) => None,
+            (Err(err), _) => Some(Err(err.into())),
+        }
+    }
+}

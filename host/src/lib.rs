@@ -1,0 +1,19 @@
+//! grafana-wasm's host: the executable Grafana launches as a backend plugin.
+//!
+//! Data flows one way: gRPC request ([`grpc`]) -> conversion to the WIT
+//! contract ([`convert`]) -> a call into a sandboxed component instance
+//! ([`runtime`]) -> conversion back, with frames encoded as Arrow
+//! ([`frames`]) -> gRPC response. [`server`] and [`handshake`] implement
+//! go-plugin's start-up contract, [`logging`] its stderr log format, and
+//! [`client`] the Grafana side of it (for tests and the `demo` command).
+
+pub mod cli;
+pub mod client;
+pub mod convert;
+mod demo;
+pub mod frames;
+pub mod grpc;
+pub mod handshake;
+pub mod logging;
+pub mod runtime;
+pub mod server;

@@ -1,0 +1,12 @@
+//! The one place the WIT contract (`wit/`) becomes Rust types and calls.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "grafana:plugin/plugin",
+    imports: { default: async },
+    exports: { default: async },
+});
+
+pub use exports::grafana::plugin as handlers;
+pub use grafana::plugin::frames;
+pub use grafana::plugin::types;

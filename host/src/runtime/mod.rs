@@ -1,0 +1,241 @@
+//! Running plugin components: the engine, the loaded component, a fresh
+//! sandboxed instance per call, and what can go wrong in a guest call.
+//!
+//! Layering follows wasmtime's own: one [`wasmtime::Engine`] per process,
+//! one pre-instantiated [`Plugin`] per component, one [`wasmtime::Store`] per
+//! guest instance.
+
+pub mod bindings;
+mod engine;
+mod plugin;
+mod state;
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use wasmtime::component::{Instance as ComponentInstance, Linker};
+use wasmtime::{Engine, Store};
+
+pub use plugin::{Exports, Family, LoadError, Plugin};
+pub use state::{GuestState, Outbox};
+
+use bindings::types::{HandlerError, PluginError};
+
+/// A guest export call in flight: its trap, or the handler's result.
+pub type GuestCall<'a, R> = BoxFuture<'a, wasmtime::Result<Result<R, HandlerError>>>;
+
+/// Linear memory a guest instance may use unless configured otherwise.
+pub const DEFAULT_MAX_MEMORY: usize = 256 << 20;
+
+/// Why a guest call produced no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// No component is loaded; the text says why.
+    #[error("plugin component not loaded: {0}")]
+    NotLoaded(Arc<LoadError>),
+    /// The component does not implement the handler.
+    #[error("method not implemented")]
+    Unimplemented,
+    /// The handler returned an error.
+    #[error("{}", .0.message)]
+    Failed(PluginError),
+    /// The guest trapped (panic, out of memory, ...) or could not be
+    /// instantiated.
+    #[error("plugin {plugin}: {rpc} failed in the sandbox: {cause:#}")]
+    Trap {
+        /// Plugin id.
+        plugin: Arc<str>,
+        /// The RPC being served.
+        rpc: &'static str,
+        /// wasmtime's explanation.
+        cause: wasmtime::Error,
+    },
+    /// The guest ran past its deadline and was stopped.
+    #[error("plugin {plugin}: {rpc} exceeded its {limit:?} deadline and was stopped")]
+    Timeout {
+        /// Plugin id.
+        plugin: Arc<str>,
+        /// The RPC being served.
+        rpc: &'static str,
+        /// The deadline.
+        limit: Duration,
+    },
+}
+
+/// Settings for running guests.
+#[derive(Debug, Clone)]
+pub struct RuntimeSettings {
+    /// The plugin id, used in logs and error messages.
+    pub plugin_id: Arc<str>,
+    /// Linear memory cap per instance, in bytes.
+    pub max_memory: usize,
+    /// Deadline of a unary guest call.
+    pub call_timeout: Duration,
+}
+
+impl Default for RuntimeSettings {
+    fn default() -> Self {
+        Self {
+            plugin_id: Arc::from("unknown"),
+            max_memory: DEFAULT_MAX_MEMORY,
+            call_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Runs the plugin component: hands out sandboxed instances for calls.
+pub struct Runtime {
+    engine: Engine,
+    settings: RuntimeSettings,
+    plugin: Result<Arc<Plugin>, Arc<LoadError>>,
+}
+
+/// A guest instance serving one call; dropped (and its memory freed) when
+/// the call ends.
+pub struct Instance {
+    /// The store owning the instance's memory and state.
+    pub store: Store<GuestState>,
+    instance: ComponentInstance,
+    plugin: Arc<Plugin>,
+}
+
+impl Runtime {
+    /// Creates the engine and loads the component at `path`. A component
+    /// that fails to load does not stop the host: the error is logged and
+    /// every call answers with it.
+    ///
+    /// # Errors
+    /// Fails only when the engine or linker cannot be built.
+    pub async fn new(path: &Path, settings: RuntimeSettings) -> anyhow::Result<Self> {
+        let engine = engine::new_engine()?;
+        let linker: Linker<GuestState> = plugin::new_linker(&engine)?;
+        let probe = GuestState::new(settings.plugin_id.clone(), settings.max_memory);
+        let plugin = Plugin::load(&engine, &linker, path, probe)
+            .await
+            .map_err(Arc::new);
+        match &plugin {
+            Ok(p) => tracing::info!(
+                component = %p.path.display(),
+                exports = ?p.exports.names(),
+                "plugin component loaded"
+            ),
+            Err(err) => tracing::error!(error = %err, "plugin component failed to load; every call will fail until it is fixed"),
+        }
+        Ok(Self {
+            engine,
+            settings,
+            plugin,
+        })
+    }
+
+    /// The plugin id.
+    pub fn plugin_id(&self) -> &Arc<str> {
+        &self.settings.plugin_id
+    }
+
+    /// The deadline of a unary guest call.
+    pub fn call_timeout(&self) -> Duration {
+        self.settings.call_timeout
+    }
+
+    /// A fresh instance for one call, with `outbox` as its senders.
+    ///
+    /// # Errors
+    /// [`CallError::NotLoaded`] without a component, [`CallError::Trap`]
+    /// when instantiation fails (e.g. the guest's start-up traps).
+    pub async fn instantiate(&self, rpc: &'static str, outbox: Outbox) -> Result<Instance, CallError> {
+        let plugin = self.plugin.as_ref().map_err(|err| CallError::NotLoaded(err.clone()))?;
+        let mut state = GuestState::new(self.settings.plugin_id.clone(), self.settings.max_memory);
+        state.outbox = outbox;
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limits);
+        // Yield to the async runtime at every epoch tick, so that deadlines
+        // and cancellation can stop a guest that never returns.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        let instance = plugin
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|cause| self.trap(rpc, cause))?;
+        Ok(Instance {
+            store,
+            instance,
+            plugin: plugin.clone(),
+        })
+    }
+
+    /// Instantiates, loads handler interface `F` and runs `call` on it under
+    /// `limit`. The instance (and the outbox's senders) is dropped when the
+    /// call ends.
+    ///
+    /// # Errors
+    /// Every [`CallError`].
+    pub async fn call<F: Family, R>(
+        &self,
+        rpc: &'static str,
+        outbox: Outbox,
+        limit: Option<Duration>,
+        call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>,
+    ) -> Result<R, CallError> {
+        let mut instance = self.instantiate(rpc, outbox).await?;
+        let guest = instance.handlers::<F>()?;
+        self.guard(rpc, limit, call(&guest, &mut instance.store)).await
+    }
+
+    /// Runs a guest call under `limit` and sorts its outcome into the
+    /// call's result or a [`CallError`].
+    pub async fn guard<T>(
+        &self,
+        rpc: &'static str,
+        limit: Option<Duration>,
+        call: impl Future<Output = wasmtime::Result<Result<T, HandlerError>>>,
+    ) -> Result<T, CallError> {
+        let outcome = match limit {
+            Some(limit) => tokio::time::timeout(limit, call).await.map_err(|_| {
+                CallError::Timeout {
+                    plugin: self.settings.plugin_id.clone(),
+                    rpc,
+                    limit,
+                }
+            })?,
+            None => call.await,
+        };
+        match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(HandlerError::Unimplemented)) => Err(CallError::Unimplemented),
+            Ok(Err(HandlerError::Failed(err))) => Err(CallError::Failed(err)),
+            Err(cause) => Err(self.trap(rpc, cause)),
+        }
+    }
+
+    fn trap(&self, rpc: &'static str, cause: wasmtime::Error) -> CallError {
+        let err = CallError::Trap {
+            plugin: self.settings.plugin_id.clone(),
+            rpc,
+            cause,
+        };
+        tracing::error!(rpc, error = %err, "guest call failed");
+        err
+    }
+}
+
+impl Instance {
+    /// Loads the handler interface `F` of this instance.
+    ///
+    /// # Errors
+    /// [`CallError::Unimplemented`] when the component does not export it.
+    pub fn handlers<F: Family>(&mut self) -> Result<F::Guest, CallError> {
+        let indices = F::find(&self.plugin.exports).ok_or(CallError::Unimplemented)?;
+        indices
+            .load(&mut self.store, &self.instance)
+            .map_err(|cause| CallError::Trap {
+                plugin: self.store.data().plugin_id().clone(),
+                rpc: "loading handlers",
+                cause,
+            })
+    }
+}

@@ -1,0 +1,216 @@
+//! A loaded plugin component: compiled, linked, pre-instantiated, with the
+//! handler families it exports.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
+use wasmtime::{Engine, Store};
+
+use super::bindings::{Plugin as PluginWorld, handlers};
+use super::state::GuestState;
+
+/// Why a component could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read component {path}: {source}")]
+    Read {
+        /// The component file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The bytes are not a valid WebAssembly component.
+    #[error("{path} is not a valid WebAssembly component: {cause:#}")]
+    Compile {
+        /// The component file.
+        path: PathBuf,
+        /// wasmtime's explanation.
+        cause: wasmtime::Error,
+    },
+    /// The component needs imports the host does not provide, or exports a
+    /// handler interface with the wrong shape.
+    #[error("{path} does not fit the grafana:plugin contract: {cause:#}")]
+    Contract {
+        /// The component file.
+        path: PathBuf,
+        /// wasmtime's explanation.
+        cause: wasmtime::Error,
+    },
+    /// The component exports none of the handler interfaces.
+    #[error("{path} exports no grafana:plugin handler interface (is it built for the grafana:plugin/plugin world?)")]
+    NoHandlers {
+        /// The component file.
+        path: PathBuf,
+    },
+}
+
+/// The handler interfaces a component exports; `None` where it has none, in
+/// which case the host answers as a Go SDK plugin without that handler.
+#[derive(Default)]
+pub struct Exports {
+    /// `data`: QueryData.
+    pub data: Option<handlers::data::GuestIndices>,
+    /// `chunked-data`: QueryChunkedData.
+    pub chunked_data: Option<handlers::chunked_data::GuestIndices>,
+    /// `resource`: CallResource.
+    pub resource: Option<handlers::resource::GuestIndices>,
+    /// `diagnostics`: CheckHealth, CollectMetrics.
+    pub diagnostics: Option<handlers::diagnostics::GuestIndices>,
+    /// `streaming`: SubscribeStream, PublishStream, RunStream.
+    pub streaming: Option<handlers::streaming::GuestIndices>,
+    /// `admission`: ValidateAdmission, MutateAdmission.
+    pub admission: Option<handlers::admission::GuestIndices>,
+    /// `conversion`: ConvertObjects.
+    pub conversion: Option<handlers::conversion::GuestIndices>,
+}
+
+impl Exports {
+    fn find(pre: &InstancePre<GuestState>) -> Self {
+        Self {
+            data: handlers::data::GuestIndices::new(pre).ok(),
+            chunked_data: handlers::chunked_data::GuestIndices::new(pre).ok(),
+            resource: handlers::resource::GuestIndices::new(pre).ok(),
+            diagnostics: handlers::diagnostics::GuestIndices::new(pre).ok(),
+            streaming: handlers::streaming::GuestIndices::new(pre).ok(),
+            admission: handlers::admission::GuestIndices::new(pre).ok(),
+            conversion: handlers::conversion::GuestIndices::new(pre).ok(),
+        }
+    }
+
+    /// Names of the exported interfaces, for logs.
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            ("data", self.data.is_some()),
+            ("chunked-data", self.chunked_data.is_some()),
+            ("resource", self.resource.is_some()),
+            ("diagnostics", self.diagnostics.is_some()),
+            ("streaming", self.streaming.is_some()),
+            ("admission", self.admission.is_some()),
+            ("conversion", self.conversion.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, present)| present.then_some(name))
+        .collect()
+    }
+}
+
+/// A component ready to be instantiated for calls.
+pub struct Plugin {
+    /// Where the component was loaded from.
+    pub path: PathBuf,
+    /// Pre-linked component: instantiating it is a few microseconds.
+    pub pre: InstancePre<GuestState>,
+    /// The handler interfaces it exports.
+    pub exports: Exports,
+}
+
+/// Builds the linker with everything the host offers a guest: WASI 0.2
+/// (denied by default in each store's context) and the grafana:plugin imports.
+///
+/// # Errors
+/// Fails only if the host's own definitions conflict, a programming error.
+pub fn new_linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    PluginWorld::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+    Ok(linker)
+}
+
+impl Plugin {
+    /// Loads, compiles and links the component at `path`, then instantiates
+    /// it once to check that every exported handler interface has the shape
+    /// the host expects.
+    ///
+    /// # Errors
+    /// See [`LoadError`]'s variants.
+    pub async fn load(
+        engine: &Engine,
+        linker: &Linker<GuestState>,
+        path: &Path,
+        probe_state: GuestState,
+    ) -> Result<Arc<Self>, LoadError> {
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let component = Component::new(engine, &bytes).map_err(|cause| LoadError::Compile {
+            path: path.to_owned(),
+            cause,
+        })?;
+        let contract = |cause: wasmtime::Error| LoadError::Contract {
+            path: path.to_owned(),
+            cause,
+        };
+        let pre = linker.instantiate_pre(&component).map_err(contract)?;
+        let exports = Exports::find(&pre);
+        if exports.names().is_empty() {
+            return Err(LoadError::NoHandlers {
+                path: path.to_owned(),
+            });
+        }
+        let plugin = Self {
+            path: path.to_owned(),
+            pre,
+            exports,
+        };
+        plugin.check_signatures(engine, probe_state).await.map_err(contract)?;
+        Ok(Arc::new(plugin))
+    }
+
+    /// Instantiates once and loads every exported interface, which
+    /// type-checks each function against the host's contract.
+    async fn check_signatures(&self, engine: &Engine, state: GuestState) -> wasmtime::Result<()> {
+        let mut store = Store::new(engine, state);
+        store.set_epoch_deadline(u64::MAX / 2);
+        let instance = self.pre.instantiate_async(&mut store).await?;
+        let exports = &self.exports;
+        macro_rules! load_each {
+            ($($family:ident),*) => {$(
+                if let Some(indices) = &exports.$family {
+                    indices.load(&mut store, &instance)?;
+                }
+            )*};
+        }
+        load_each!(data, chunked_data, resource, diagnostics, streaming, admission, conversion);
+        Ok(())
+    }
+}
+
+/// One handler interface of the contract, as the host calls it.
+pub trait Family: Sized {
+    /// The loaded interface, with one `call_*` method per function.
+    type Guest;
+    /// This interface in a component's exports, if present.
+    fn find(exports: &Exports) -> Option<&Self>;
+    /// Looks up the interface's functions in `instance`.
+    ///
+    /// # Errors
+    /// Fails when a function's type does not match the contract.
+    fn load(
+        &self,
+        store: &mut Store<GuestState>,
+        instance: &wasmtime::component::Instance,
+    ) -> wasmtime::Result<Self::Guest>;
+}
+
+macro_rules! impl_family {
+    ($($family:ident),*) => {$(
+        impl Family for handlers::$family::GuestIndices {
+            type Guest = handlers::$family::Guest;
+            fn find(exports: &Exports) -> Option<&Self> {
+                exports.$family.as_ref()
+            }
+            fn load(
+                &self,
+                store: &mut Store<GuestState>,
+                instance: &wasmtime::component::Instance,
+            ) -> wasmtime::Result<Self::Guest> {
+                handlers::$family::GuestIndices::load(self, store, instance)
+            }
+        }
+    )*};
+}
+
+impl_family!(data, chunked_data, resource, diagnostics, streaming, admission, conversion);

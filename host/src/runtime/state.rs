@@ -1,0 +1,119 @@
+//! What a store holds for one guest instance, and the host functions the
+//! guest imports (logging and the senders of streamed answers).
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+use wasmtime::component::ResourceTable;
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::grafana::plugin::{chunk_sender, frames, log, resource_sender, stream_sender};
+use super::bindings::types::{self, CallResourceResponse, DataChunk, SendError};
+use crate::logging;
+
+/// Where the messages of the call in progress go. Each streamed RPC sets
+/// its own sender before calling the guest and clears it afterwards, which
+/// closes the channel.
+#[derive(Default)]
+pub struct Outbox {
+    /// Messages of a resource call.
+    pub resource: Option<mpsc::Sender<CallResourceResponse>>,
+    /// Packets of a running stream.
+    pub stream: Option<mpsc::Sender<Vec<u8>>>,
+    /// Chunks of a chunked query.
+    pub chunks: Option<mpsc::Sender<DataChunk>>,
+}
+
+/// Per-instance state: WASI context, resource limits, outbox.
+pub struct GuestState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    /// Memory and table caps, enforced by the store's limiter.
+    pub limits: StoreLimits,
+    plugin_id: Arc<str>,
+    /// Senders of the call in progress.
+    pub outbox: Outbox,
+}
+
+impl GuestState {
+    /// State for a new instance of plugin `plugin_id`, with no capabilities
+    /// beyond clocks and randomness, and at most `max_memory` bytes of
+    /// linear memory.
+    pub fn new(plugin_id: Arc<str>, max_memory: usize) -> Self {
+        Self {
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new().memory_size(max_memory).build(),
+            plugin_id,
+            outbox: Outbox::default(),
+        }
+    }
+
+    /// The plugin id, for logs and errors.
+    pub fn plugin_id(&self) -> &Arc<str> {
+        &self.plugin_id
+    }
+}
+
+impl WasiView for GuestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl types::Host for GuestState {}
+impl frames::Host for GuestState {}
+
+impl log::Host for GuestState {
+    async fn log(&mut self, level: log::Level, message: String, fields: Vec<(String, String)>) {
+        let level = match level {
+            log::Level::Trace => logging::Level::Trace,
+            log::Level::Debug => logging::Level::Debug,
+            log::Level::Info => logging::Level::Info,
+            log::Level::Warn => logging::Level::Warn,
+            log::Level::Error => logging::Level::Error,
+        };
+        let mut map: Map<String, Value> = fields
+            .into_iter()
+            .map(|(key, value)| (key, Value::String(value)))
+            .collect();
+        map.insert("pluginId".into(), Value::String(self.plugin_id.to_string()));
+        logging::write(level, &message, map);
+    }
+}
+
+/// Sends `message` on the call's channel, waiting while the reader is slow.
+async fn send_to<T>(sender: Option<&mpsc::Sender<T>>, message: T, what: &str) -> Result<(), SendError> {
+    let Some(sender) = sender else {
+        return Err(SendError::Invalid(format!("no {what} is in progress")));
+    };
+    sender.send(message).await.map_err(|_| SendError::Closed)
+}
+
+impl resource_sender::Host for GuestState {
+    async fn send(&mut self, response: CallResourceResponse) -> Result<(), SendError> {
+        send_to(self.outbox.resource.as_ref(), response, "resource call").await
+    }
+}
+
+impl stream_sender::Host for GuestState {
+    async fn send(&mut self, data: Vec<u8>) -> Result<(), SendError> {
+        // Grafana rejects a packet that is not JSON and restarts the stream;
+        // telling the guest right away is more useful.
+        if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(&data) {
+            return Err(SendError::Invalid(format!("stream packet is not valid JSON: {err}")));
+        }
+        send_to(self.outbox.stream.as_ref(), data, "stream").await
+    }
+}
+
+impl chunk_sender::Host for GuestState {
+    async fn send(&mut self, chunk: DataChunk) -> Result<(), SendError> {
+        send_to(self.outbox.chunks.as_ref(), chunk, "chunked query").await
+    }
+}
