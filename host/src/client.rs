@@ -22,6 +22,15 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long Grafana waits for the process to exit after `Shutdown`.
 pub const EXIT_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// A client with Grafana's message limits (go-plugin sets both to 2 GiB).
+macro_rules! unlimited {
+    ($client:expr) => {
+        $client
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX)
+    };
+}
+
 /// A running plugin process and a gRPC channel to it.
 pub struct PluginProcess {
     child: Child,
@@ -31,6 +40,7 @@ pub struct PluginProcess {
     /// The Unix socket it listens on.
     pub socket: PathBuf,
     stderr: Arc<Mutex<Vec<String>>>,
+    late_stdout: Arc<Mutex<Vec<String>>>,
 }
 
 impl PluginProcess {
@@ -64,9 +74,18 @@ impl PluginProcess {
                 stderr.lock().map(|l| l.join("\n")).unwrap_or_default()
             );
         };
-        // Grafana discards everything after the handshake; so do we, but we
-        // keep draining so the plugin never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // Grafana discards everything after the handshake; we keep it, so
+        // tests can check there is none, and keep draining so the plugin
+        // never blocks on a full pipe.
+        let late_stdout = Arc::new(Mutex::new(Vec::new()));
+        let sink = late_stdout.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Ok(mut sink) = sink.lock() {
+                    sink.push(line);
+                }
+            }
+        });
         let socket = parse_handshake(&handshake)?;
         let channel = connect(socket.clone()).await?;
         Ok(Self {
@@ -75,6 +94,7 @@ impl PluginProcess {
             handshake,
             socket,
             stderr,
+            late_stdout,
         })
     }
 
@@ -85,37 +105,48 @@ impl PluginProcess {
 
     /// `pluginv2.Data` client.
     pub fn data(&self) -> pb::data_client::DataClient<Channel> {
-        pb::data_client::DataClient::new(self.channel()).max_decoding_message_size(usize::MAX)
+        unlimited!(pb::data_client::DataClient::new(self.channel()))
     }
 
     /// `pluginv2.Diagnostics` client.
     pub fn diagnostics(&self) -> pb::diagnostics_client::DiagnosticsClient<Channel> {
-        pb::diagnostics_client::DiagnosticsClient::new(self.channel())
+        unlimited!(pb::diagnostics_client::DiagnosticsClient::new(self.channel()))
     }
 
     /// `pluginv2.Resource` client.
     pub fn resource(&self) -> pb::resource_client::ResourceClient<Channel> {
-        pb::resource_client::ResourceClient::new(self.channel())
+        unlimited!(pb::resource_client::ResourceClient::new(self.channel()))
     }
 
     /// `pluginv2.Stream` client.
     pub fn stream(&self) -> pb::stream_client::StreamClient<Channel> {
-        pb::stream_client::StreamClient::new(self.channel())
+        unlimited!(pb::stream_client::StreamClient::new(self.channel()))
     }
 
     /// `pluginv2.AdmissionControl` client.
     pub fn admission(&self) -> pb::admission_control_client::AdmissionControlClient<Channel> {
-        pb::admission_control_client::AdmissionControlClient::new(self.channel())
+        unlimited!(pb::admission_control_client::AdmissionControlClient::new(self.channel()))
     }
 
     /// `pluginv2.ResourceConversion` client.
     pub fn conversion(&self) -> pb::resource_conversion_client::ResourceConversionClient<Channel> {
-        pb::resource_conversion_client::ResourceConversionClient::new(self.channel())
+        unlimited!(pb::resource_conversion_client::ResourceConversionClient::new(self.channel()))
     }
 
     /// The stderr lines (the plugin's log) received so far.
     pub fn stderr_lines(&self) -> Vec<String> {
         self.stderr.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Lines the plugin wrote to stdout after the handshake (there should be
+    /// none).
+    pub fn late_stdout_lines(&self) -> Vec<String> {
+        self.late_stdout.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// The process id.
+    pub fn id(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// Whether the process is still running.

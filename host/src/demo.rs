@@ -203,7 +203,9 @@ async fn stream(plugin: &PluginProcess, packets: usize) -> anyhow::Result<()> {
         })
         .await?
         .into_inner();
-    println!("\n== SubscribeStream walk\nstatus {}", subscribed.status);
+    let status = pb::subscribe_stream_response::Status::try_from(subscribed.status)
+        .map_or("INVALID", |s| s.as_str_name());
+    println!("\n== SubscribeStream walk\nstatus {status}");
     let mut run = plugin
         .stream()
         .run_stream(pb::RunStreamRequest {

@@ -16,7 +16,8 @@ use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{Layer, filter::LevelFilter};
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 
 /// Environment variable selecting the least severe level written
 /// (`[plugin.<id>] log_level` in Grafana's ini). Default: `debug`.
@@ -94,8 +95,13 @@ static MAX_LEVEL: OnceLock<Level> = OnceLock::new();
 /// entries at `max_level` and above. Call once, early.
 pub fn init(max_level: Level) {
     let _ = MAX_LEVEL.set(max_level);
+    // Dependencies (HTTP/2, gRPC) log every frame at debug: keep their
+    // warnings and errors only.
+    let filter = Targets::new()
+        .with_target(env!("CARGO_CRATE_NAME"), max_level.to_filter())
+        .with_default(max_level.to_filter().min(LevelFilter::WARN));
     let _ = tracing_subscriber::registry()
-        .with(HclogLayer.with_filter(max_level.to_filter()))
+        .with(HclogLayer.with_filter(filter))
         .try_init();
 }
 

@@ -1,0 +1,87 @@
+//! A component exporting only the `data` interface (written without the
+//! SDK): it loads, and every missing family answers exactly as a Go SDK
+//! plugin without that handler. Its traps become clean gRPC errors.
+
+use grafana_wasm_proto::pluginv2 as pb;
+use tokio_stream::StreamExt;
+use tonic::Code;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn a_component_without_most_families_loads_and_answers_like_the_go_sdk() {
+    let plugin = launch(DATA_ONLY).await;
+
+    let response = plugin
+        .data()
+        .query_data(query_request(vec![query("A", "{}", 1_000)]))
+        .await
+        .expect("the exported family works")
+        .into_inner();
+    assert_eq!(response.responses["A"].frames.len(), 1);
+
+    let health = plugin
+        .diagnostics()
+        .check_health(pb::CheckHealthRequest::default())
+        .await
+        .expect("no health handler: OK, as a Go SDK plugin")
+        .into_inner();
+    assert_eq!(health.status(), pb::check_health_response::HealthStatus::Ok);
+    assert_eq!(health.message, "");
+
+    let metrics = plugin
+        .diagnostics()
+        .collect_metrics(pb::CollectMetricsRequest::default())
+        .await
+        .expect("no metrics handler: an empty exposition")
+        .into_inner();
+    assert!(metrics.metrics.unwrap().prometheus.is_empty());
+
+    let resource = plugin.resource().call_resource(pb::CallResourceRequest::default()).await;
+    let code = match resource {
+        Ok(stream) => stream.into_inner().next().await.unwrap().unwrap_err().code(),
+        Err(status) => status.code(),
+    };
+    assert_eq!(code, Code::Unimplemented, "Grafana answers 404 for this");
+
+    let subscribe = plugin.stream().subscribe_stream(pb::SubscribeStreamRequest::default()).await;
+    assert_eq!(subscribe.unwrap_err().code(), Code::Unimplemented);
+    let publish = plugin.stream().publish_stream(pb::PublishStreamRequest::default()).await;
+    assert_eq!(publish.unwrap_err().code(), Code::Unimplemented);
+    let run = plugin.stream().run_stream(pb::RunStreamRequest::default()).await;
+    let code = match run {
+        Ok(stream) => stream.into_inner().next().await.unwrap().unwrap_err().code(),
+        Err(status) => status.code(),
+    };
+    assert_eq!(code, Code::Unimplemented);
+    let admission = plugin.admission().mutate_admission(pb::AdmissionRequest::default()).await;
+    assert_eq!(admission.unwrap_err().code(), Code::Unimplemented);
+    let conversion = plugin.conversion().convert_objects(pb::ConversionRequest::default()).await;
+    assert_eq!(conversion.unwrap_err().code(), Code::Unimplemented);
+    plugin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_trap_becomes_an_error_naming_plugin_rpc_and_cause_and_the_next_call_works() {
+    let plugin = launch(DATA_ONLY).await;
+    let err = plugin
+        .data()
+        .query_data(query_request(vec![query("A", r#"{"panic":true}"#, 1_000)]))
+        .await
+        .expect_err("the guest panics");
+    assert_eq!(err.code(), Code::Internal);
+    let message = err.message();
+    assert!(message.contains("data_only"), "names the plugin: {message}");
+    assert!(message.contains("QueryData"), "names the RPC: {message}");
+    assert!(message.contains("wasm trap") || message.contains("unreachable"), "names the cause: {message}");
+
+    let next = plugin
+        .data()
+        .query_data(query_request(vec![query("A", "{}", 1_000)]))
+        .await;
+    assert!(next.is_ok(), "the host keeps serving after a trap: {next:?}");
+    let logs = log_entries(&plugin);
+    assert!(logs.iter().any(|e| e["@level"] == "error" && e["@message"] == "guest call failed"));
+    assert!(logs.iter().any(|e| e["@level"] == "warn" && e["@message"] == "raw query" && e["pluginId"] == "data_only"));
+    plugin.shutdown().await.unwrap();
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real `grafana-wasm-host` binary, launched the way
+//! Grafana launches a backend plugin, serving real components built from
+//! `example-plugins/` and `tests/guests/`.
+
+mod broken;
+mod families;
+mod go_plugin;
+mod handshake;
+mod logs;
+mod rpc;
+mod support;

@@ -1,0 +1,221 @@
+//! Every pluginv2 RPC through the example datasource.
+
+use std::time::Duration;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, TimestampNanosecondType};
+use arrow_schema::{DataType, TimeUnit};
+use grafana_wasm_proto::pluginv2 as pb;
+use tokio_stream::StreamExt;
+use tonic::Code;
+
+use crate::support::*;
+
+const TO_MS: i64 = 1_700_000_000_000;
+
+#[tokio::test]
+async fn check_health_answers_ok() {
+    let plugin = launch(RANDOM_WALK).await;
+    let health = plugin
+        .diagnostics()
+        .check_health(pb::CheckHealthRequest {
+            plugin_context: Some(context()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(health.status(), pb::check_health_response::HealthStatus::Ok);
+    assert_eq!(health.message, "ok");
+    plugin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn query_data_returns_arrow_frames_and_a_failing_query_fails_alone() {
+    let plugin = launch(RANDOM_WALK).await;
+    let response = plugin
+        .data()
+        .query_data(query_request(vec![
+            query("A", r#"{"points":4}"#, TO_MS),
+            query("B", r#"{"points":10000001}"#, TO_MS),
+        ]))
+        .await
+        .unwrap()
+        .into_inner();
+
+    let a = &response.responses["A"];
+    assert_eq!((a.status, a.error.as_str()), (200, ""));
+    assert_eq!(a.format(), pb::DataFrameFormat::Arrow);
+    assert_eq!(a.frames.len(), 1);
+    let (schema, batches) = decode_frame(&a.frames[0]);
+    assert_eq!(schema.metadata()["name"], "random-walk");
+    assert_eq!(schema.metadata()["refId"], "A", "refId filled from the response key");
+    let time = schema.field(0);
+    assert_eq!(time.name(), "time");
+    assert_eq!(time.data_type(), &DataType::Timestamp(TimeUnit::Nanosecond, None));
+    assert!(!time.is_nullable());
+    assert_eq!(time.metadata()["tstype"], "time");
+    assert_eq!(schema.field(1).data_type(), &DataType::Float64);
+    assert_eq!(schema.field(1).metadata()["tstype"], "number");
+    let batch = &batches[0];
+    let times = batch.column(0).as_primitive::<TimestampNanosecondType>();
+    assert_eq!(times.len(), 4);
+    assert_eq!(times.value(3), TO_MS * 1_000_000, "last point at the range end");
+    assert_eq!(times.value(3) - times.value(2), 1_000_000_000);
+    let values = batch.column(1).as_primitive::<Float64Type>();
+    assert_eq!(values.values().to_vec(), vec![0.0, 0.5, 1.0, 1.5]);
+
+    let b = &response.responses["B"];
+    assert!(b.frames.is_empty());
+    assert!(b.error.contains("points must be between"), "{}", b.error);
+    assert_eq!((b.status, b.error_source.as_str()), (400, "plugin"));
+    plugin.shutdown().await.unwrap();
+}
+
+async fn resource(plugin: &grafana_wasm_host::client::PluginProcess, path: &str, body: Vec<u8>) -> (i32, Vec<u8>, usize) {
+    let mut stream = plugin
+        .resource()
+        .call_resource(pb::CallResourceRequest {
+            plugin_context: Some(context()),
+            path: path.into(),
+            method: "POST".into(),
+            url: format!("{path}?x=1"),
+            body,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let (mut code, mut body, mut messages) = (0, Vec::new(), 0);
+    while let Some(message) = stream.next().await {
+        let message = message.unwrap();
+        if messages == 0 {
+            code = message.code;
+        }
+        messages += 1;
+        body.extend(message.body);
+    }
+    (code, body, messages)
+}
+
+#[tokio::test]
+async fn call_resource_echoes_and_unknown_paths_are_404() {
+    let plugin = launch(RANDOM_WALK).await;
+    let (code, body, _) = resource(&plugin, "echo", br#"{"hello":1}"#.to_vec()).await;
+    assert_eq!((code, body.as_slice()), (200, br#"{"hello":1}"#.as_slice()));
+    let (code, body, _) = resource(&plugin, "nope", Vec::new()).await;
+    assert_eq!(code, 404);
+    assert!(String::from_utf8_lossy(&body).contains("no resource"));
+    plugin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn requests_up_to_16_mib_are_accepted_and_larger_ones_refused() {
+    let plugin = launch(RANDOM_WALK).await;
+    let big = vec![b'x'; 15 << 20];
+    let (code, body, _) = resource(&plugin, "echo", big).await;
+    assert_eq!((code, body.len()), (200, 15 << 20));
+
+    let too_big = vec![b'x'; 17 << 20];
+    let err = plugin
+        .resource()
+        .call_resource(pb::CallResourceRequest {
+            path: "echo".into(),
+            body: too_big,
+            ..Default::default()
+        })
+        .await
+        .expect_err("over the receive limit");
+    assert!(matches!(err.code(), Code::ResourceExhausted | Code::OutOfRange), "{err:?}");
+    // The host keeps serving.
+    assert!(plugin.diagnostics().check_health(pb::CheckHealthRequest::default()).await.is_ok());
+    plugin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn streams_subscribe_publish_and_run_until_cancelled() {
+    let plugin = launch(RANDOM_WALK).await;
+    let subscribe = |path: &str| pb::SubscribeStreamRequest {
+        plugin_context: Some(context()),
+        path: path.into(),
+        ..Default::default()
+    };
+    let ok = plugin.stream().subscribe_stream(subscribe("walk")).await.unwrap().into_inner();
+    assert_eq!(ok.status(), pb::subscribe_stream_response::Status::Ok);
+    let missing = plugin.stream().subscribe_stream(subscribe("other")).await.unwrap().into_inner();
+    assert_eq!(missing.status(), pb::subscribe_stream_response::Status::NotFound);
+
+    let published = plugin
+        .stream()
+        .publish_stream(pb::PublishStreamRequest {
+            plugin_context: Some(context()),
+            path: "walk".into(),
+            data: br#"{"v":1}"#.to_vec(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(published.status(), pb::publish_stream_response::Status::Ok);
+    assert_eq!(published.data, br#"{"v":1}"#);
+
+    let mut packets = plugin
+        .stream()
+        .run_stream(pb::RunStreamRequest {
+            plugin_context: Some(context()),
+            path: "walk".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    for seq in 0..5 {
+        let packet = tokio::time::timeout(Duration::from_secs(5), packets.next())
+            .await
+            .expect("a packet every 100 ms")
+            .expect("stream open")
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&packet.data).expect("packets are JSON");
+        assert_eq!(json["seq"], seq);
+    }
+    // The guest now idles; cancelling must stop it and leave the host serving.
+    drop(packets);
+    let health = plugin.diagnostics().check_health(pb::CheckHealthRequest::default()).await;
+    assert!(health.is_ok());
+    plugin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn collect_metrics_returns_the_guests_exposition() {
+    let plugin = launch(RANDOM_WALK).await;
+    let metrics = plugin
+        .diagnostics()
+        .collect_metrics(pb::CollectMetricsRequest {
+            plugin_context: Some(context()),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let text = String::from_utf8(metrics.metrics.unwrap().prometheus).unwrap();
+    assert!(text.contains("# TYPE randomwalk_queries_total counter"), "{text}");
+    plugin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn handlers_the_sdk_plugin_left_out_answer_like_the_go_sdk() {
+    let plugin = launch(RANDOM_WALK).await;
+    let admission = plugin.admission().validate_admission(pb::AdmissionRequest::default()).await;
+    assert_eq!(admission.unwrap_err().code(), Code::Unimplemented);
+    let conversion = plugin.conversion().convert_objects(pb::ConversionRequest::default()).await;
+    assert_eq!(conversion.unwrap_err().code(), Code::Unimplemented);
+    let mut chunks = plugin
+        .data()
+        .query_chunked_data(pb::QueryChunkedDataRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let chunk = chunks.next().await.unwrap().unwrap();
+    assert_eq!(chunk.status, 501, "a Go SDK plugin without a chunked handler answers 501");
+    assert!(chunks.next().await.is_none());
+    plugin.shutdown().await.unwrap();
+}

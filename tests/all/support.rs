@@ -1,0 +1,93 @@
+//! Shared set-up: launching the host with a component, requests, decoding.
+
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_ipc::reader::FileReader;
+use arrow_schema::Schema;
+use grafana_wasm_host::client::PluginProcess;
+use grafana_wasm_proto::pluginv2 as pb;
+
+/// The host binary under test.
+pub const HOST: &str = env!("CARGO_BIN_EXE_grafana-wasm-host");
+
+pub use grafana_wasm_test_artifacts::{DATA_ONLY, RANDOM_WALK};
+
+/// The host command serving `component`, with a clean environment apart
+/// from what Grafana would pass.
+pub fn host_command(component: &str) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(HOST);
+    command
+        .env_clear()
+        .env("GF_PLUGIN_WASM_COMPONENT", component)
+        .env("GF_PLUGIN_LOG_LEVEL", "debug");
+    command
+}
+
+/// Launches the host serving `component` as Grafana does.
+pub async fn launch(component: &str) -> PluginProcess {
+    PluginProcess::launch(host_command(component))
+        .await
+        .expect("launching the host")
+}
+
+/// A datasource plugin context.
+pub fn context() -> pb::PluginContext {
+    pb::PluginContext {
+        org_id: 1,
+        plugin_id: "test-ds".into(),
+        user: Some(pb::User {
+            login: "admin".into(),
+            role: "Admin".into(),
+            ..Default::default()
+        }),
+        data_source_instance_settings: Some(pb::DataSourceInstanceSettings {
+            id: 7,
+            uid: "ds-uid".into(),
+            name: "Test".into(),
+            json_data: b"{}".to_vec(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A query over `[from_ms, to_ms]` with `json`.
+pub fn query(ref_id: &str, json: &str, to_ms: i64) -> pb::DataQuery {
+    pb::DataQuery {
+        ref_id: ref_id.into(),
+        time_range: Some(pb::TimeRange {
+            from_epoch_ms: to_ms - 3_600_000,
+            to_epoch_ms: to_ms,
+        }),
+        json: json.as_bytes().to_vec(),
+        ..Default::default()
+    }
+}
+
+/// A QueryData request for `queries`.
+pub fn query_request(queries: Vec<pb::DataQuery>) -> pb::QueryDataRequest {
+    pb::QueryDataRequest {
+        plugin_context: Some(context()),
+        queries,
+        ..Default::default()
+    }
+}
+
+/// Decodes one Arrow IPC file frame as Grafana does (file format only).
+pub fn decode_frame(bytes: &[u8]) -> (Arc<Schema>, Vec<RecordBatch>) {
+    assert!(bytes.starts_with(b"ARROW1"), "frames must be Arrow IPC files");
+    let reader = FileReader::try_new(std::io::Cursor::new(bytes), None).expect("arrow file");
+    let schema = reader.schema();
+    let batches = reader.collect::<Result<Vec<_>, _>>().expect("record batches");
+    (schema, batches)
+}
+
+/// The host's stderr lines parsed as JSON objects.
+pub fn log_entries(plugin: &PluginProcess) -> Vec<serde_json::Value> {
+    plugin
+        .stderr_lines()
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("log line {line:?} is not JSON: {e}")))
+        .collect()
+}
