@@ -63,15 +63,25 @@ pub mod __private {
 #[macro_export]
 macro_rules! export_plugin {
     ($opts:expr) => {
+        // Exported only when building the component: native builds (unit
+        // tests) must not carry the component's export symbols, whose names
+        // native linkers reject. There the expression is still type-checked.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: fn() -> $crate::backend::ServeOpts = || $opts;
+
+        #[cfg(target_arch = "wasm32")]
         struct __GrafanaWasmPlugin;
 
+        #[cfg(target_arch = "wasm32")]
         impl $crate::__private::Plugin for __GrafanaWasmPlugin {
             fn serve_opts() -> $crate::backend::ServeOpts {
                 $opts
             }
         }
 
+        #[cfg(target_arch = "wasm32")]
         $crate::__private::export_guest_traits!(__GrafanaWasmPlugin);
+        #[cfg(target_arch = "wasm32")]
         $crate::bindings::export!(__GrafanaWasmPlugin with_types_in $crate::bindings);
     };
 }

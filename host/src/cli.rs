@@ -75,7 +75,10 @@ fn serve(args: ServeArgs) -> ExitCode {
     }
     logging::init(args.log_level);
     let config = serve_config(args);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             tracing::error!(error = %err, "cannot start the async runtime");
@@ -94,7 +97,10 @@ fn serve(args: ServeArgs) -> ExitCode {
 }
 
 fn executable_dir() -> Option<PathBuf> {
-    std::env::current_exe().ok()?.parent().map(Path::to_path_buf)
+    std::env::current_exe()
+        .ok()?
+        .parent()
+        .map(Path::to_path_buf)
 }
 
 fn serve_config(args: ServeArgs) -> ServeConfig {

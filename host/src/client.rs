@@ -110,7 +110,9 @@ impl PluginProcess {
 
     /// `pluginv2.Diagnostics` client.
     pub fn diagnostics(&self) -> pb::diagnostics_client::DiagnosticsClient<Channel> {
-        unlimited!(pb::diagnostics_client::DiagnosticsClient::new(self.channel()))
+        unlimited!(pb::diagnostics_client::DiagnosticsClient::new(
+            self.channel()
+        ))
     }
 
     /// `pluginv2.Resource` client.
@@ -125,7 +127,9 @@ impl PluginProcess {
 
     /// `pluginv2.AdmissionControl` client.
     pub fn admission(&self) -> pb::admission_control_client::AdmissionControlClient<Channel> {
-        unlimited!(pb::admission_control_client::AdmissionControlClient::new(self.channel()))
+        unlimited!(pb::admission_control_client::AdmissionControlClient::new(
+            self.channel()
+        ))
     }
 
     /// `pluginv2.ResourceConversion` client.
@@ -141,7 +145,10 @@ impl PluginProcess {
     /// Lines the plugin wrote to stdout after the handshake (there should be
     /// none).
     pub fn late_stdout_lines(&self) -> Vec<String> {
-        self.late_stdout.lock().map(|l| l.clone()).unwrap_or_default()
+        self.late_stdout
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_default()
     }
 
     /// The process id.
@@ -161,7 +168,8 @@ impl PluginProcess {
     /// # Errors
     /// Fails only when the process cannot be waited for.
     pub async fn shutdown(mut self) -> anyhow::Result<(ExitStatus, bool)> {
-        let mut controller = gp::grpc_controller_client::GrpcControllerClient::new(self.channel.clone());
+        let mut controller =
+            gp::grpc_controller_client::GrpcControllerClient::new(self.channel.clone());
         // Grafana ignores the result, and so do we.
         let _ = controller.shutdown(gp::Empty {}).await;
         drop(controller);

@@ -29,7 +29,10 @@ pub struct DemoArgs {
 
 /// Runs the demo; prints a report on stdout.
 pub fn run(args: DemoArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
@@ -69,7 +72,11 @@ async fn drive(args: DemoArgs) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("locating this executable")?;
     let component = std::fs::canonicalize(&args.component)
         .with_context(|| format!("component {}", args.component.display()))?;
-    println!("Launching {} with {} as Grafana does", exe.display(), component.display());
+    println!(
+        "Launching {} with {} as Grafana does",
+        exe.display(),
+        component.display()
+    );
     let mut command = tokio::process::Command::new(exe);
     command.env(COMPONENT_ENV, &component);
     let plugin = PluginProcess::launch(command).await?;
@@ -85,7 +92,10 @@ async fn drive(args: DemoArgs) -> anyhow::Result<()> {
         .into_inner();
     let status = pb::check_health_response::HealthStatus::try_from(health.status)
         .map_or("INVALID", |s| s.as_str_name());
-    println!("\n== CheckHealth\nstatus: {status}, message: {:?}", health.message);
+    println!(
+        "\n== CheckHealth\nstatus: {status}, message: {:?}",
+        health.message
+    );
 
     query(&plugin).await?;
     resource(&plugin).await?;
@@ -99,12 +109,18 @@ async fn drive(args: DemoArgs) -> anyhow::Result<()> {
         .await?
         .into_inner();
     let text = metrics.metrics.map(|m| m.prometheus).unwrap_or_default();
-    println!("\n== CollectMetrics\n{}", String::from_utf8_lossy(&text).trim_end());
+    println!(
+        "\n== CollectMetrics\n{}",
+        String::from_utf8_lossy(&text).trim_end()
+    );
 
     let logs = plugin.stderr_lines();
     let (status, graceful) = plugin.shutdown().await?;
     println!("\n== Shutdown\nexited by itself: {graceful}, status: {status}");
-    println!("\n== Plugin log (hclog JSON on stderr, {} lines)", logs.len());
+    println!(
+        "\n== Plugin log (hclog JSON on stderr, {} lines)",
+        logs.len()
+    );
     for line in logs {
         println!("{line}");
     }
@@ -140,7 +156,10 @@ async fn query(plugin: &PluginProcess) -> anyhow::Result<()> {
     let mut refs: Vec<_> = response.responses.into_iter().collect();
     refs.sort_by(|a, b| a.0.cmp(&b.0));
     for (ref_id, r) in refs {
-        println!("refId {ref_id}: status {}, error {:?} (source {:?})", r.status, r.error, r.error_source);
+        println!(
+            "refId {ref_id}: status {}, error {:?} (source {:?})",
+            r.status, r.error, r.error_source
+        );
         for frame in r.frames {
             print_frame(&frame)?;
         }

@@ -46,7 +46,9 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let (listener, socket) = bind_socket(&socket_dir())?;
     let shutdown = CancellationToken::new();
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_service_status("plugin", ServingStatus::Serving).await;
+    health
+        .set_service_status("plugin", ServingStatus::Serving)
+        .await;
     let mut routes = grpc::routes(runtime, shutdown.clone());
     routes.add_service(health_service);
 
@@ -57,7 +59,10 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 
     let server = Server::builder()
         .add_routes(routes.routes())
-        .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown.clone().cancelled_owned());
+        .serve_with_incoming_shutdown(
+            UnixListenerStream::new(listener),
+            shutdown.clone().cancelled_owned(),
+        );
     let mut server = std::pin::pin!(server);
     tokio::select! {
         result = &mut server => result.context("gRPC server failed")?,
@@ -102,7 +107,8 @@ fn bind_socket(dir: &Path) -> anyhow::Result<(UnixListener, SocketPath)> {
 /// reaches the whole process group, and Grafana stops its plugins itself.
 fn ignore_interrupts() -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupts = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut interrupts =
+        signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     tokio::spawn(async move {
         let mut count = 0u64;
         while interrupts.recv().await.is_some() {

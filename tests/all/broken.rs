@@ -8,16 +8,26 @@ use crate::support::*;
 
 async fn assert_every_call_fails(component: &str, expected: &str) {
     let plugin = launch(component).await;
-    let query = plugin.data().query_data(query_request(vec![query("A", "{}", 1)])).await;
+    let query = plugin
+        .data()
+        .query_data(query_request(vec![query("A", "{}", 1)]))
+        .await;
     let err = query.expect_err("no component, no answer");
     assert_eq!(err.code(), Code::FailedPrecondition);
     assert!(err.message().contains(expected), "{}", err.message());
-    assert!(err.message().contains(component), "names the file: {}", err.message());
-    let health = plugin.diagnostics().check_health(pb::CheckHealthRequest::default()).await;
+    assert!(
+        err.message().contains(component),
+        "names the file: {}",
+        err.message()
+    );
+    let health = plugin
+        .diagnostics()
+        .check_health(pb::CheckHealthRequest::default())
+        .await;
     assert_eq!(health.unwrap_err().code(), Code::FailedPrecondition);
-    let logged = log_entries(&plugin)
-        .into_iter()
-        .any(|e| e["@level"] == "error" && e["error"].as_str().is_some_and(|m| m.contains(expected)));
+    let logged = log_entries(&plugin).into_iter().any(|e| {
+        e["@level"] == "error" && e["error"].as_str().is_some_and(|m| m.contains(expected))
+    });
     assert!(logged, "a clear error in the log");
     let (status, by_itself) = plugin.shutdown().await.unwrap();
     assert!(by_itself && status.success());
@@ -35,10 +45,18 @@ async fn garbage_and_core_modules_are_rejected_with_a_clear_status() {
     let dir = tempfile::tempdir().unwrap();
     let garbage = dir.path().join("garbage.wasm");
     std::fs::write(&garbage, b"definitely not wasm").unwrap();
-    assert_every_call_fails(garbage.to_str().unwrap(), "is not a valid WebAssembly component").await;
+    assert_every_call_fails(
+        garbage.to_str().unwrap(),
+        "is not a valid WebAssembly component",
+    )
+    .await;
 
     // A core module (version 1 header) is wasm but not a component.
     let core = dir.path().join("core.wasm");
     std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
-    assert_every_call_fails(core.to_str().unwrap(), "is not a valid WebAssembly component").await;
+    assert_every_call_fails(
+        core.to_str().unwrap(),
+        "is not a valid WebAssembly component",
+    )
+    .await;
 }

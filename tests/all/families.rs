@@ -37,26 +37,56 @@ async fn a_component_without_most_families_loads_and_answers_like_the_go_sdk() {
         .into_inner();
     assert!(metrics.metrics.unwrap().prometheus.is_empty());
 
-    let resource = plugin.resource().call_resource(pb::CallResourceRequest::default()).await;
+    let resource = plugin
+        .resource()
+        .call_resource(pb::CallResourceRequest::default())
+        .await;
     let code = match resource {
-        Ok(stream) => stream.into_inner().next().await.unwrap().unwrap_err().code(),
+        Ok(stream) => stream
+            .into_inner()
+            .next()
+            .await
+            .unwrap()
+            .unwrap_err()
+            .code(),
         Err(status) => status.code(),
     };
     assert_eq!(code, Code::Unimplemented, "Grafana answers 404 for this");
 
-    let subscribe = plugin.stream().subscribe_stream(pb::SubscribeStreamRequest::default()).await;
+    let subscribe = plugin
+        .stream()
+        .subscribe_stream(pb::SubscribeStreamRequest::default())
+        .await;
     assert_eq!(subscribe.unwrap_err().code(), Code::Unimplemented);
-    let publish = plugin.stream().publish_stream(pb::PublishStreamRequest::default()).await;
+    let publish = plugin
+        .stream()
+        .publish_stream(pb::PublishStreamRequest::default())
+        .await;
     assert_eq!(publish.unwrap_err().code(), Code::Unimplemented);
-    let run = plugin.stream().run_stream(pb::RunStreamRequest::default()).await;
+    let run = plugin
+        .stream()
+        .run_stream(pb::RunStreamRequest::default())
+        .await;
     let code = match run {
-        Ok(stream) => stream.into_inner().next().await.unwrap().unwrap_err().code(),
+        Ok(stream) => stream
+            .into_inner()
+            .next()
+            .await
+            .unwrap()
+            .unwrap_err()
+            .code(),
         Err(status) => status.code(),
     };
     assert_eq!(code, Code::Unimplemented);
-    let admission = plugin.admission().mutate_admission(pb::AdmissionRequest::default()).await;
+    let admission = plugin
+        .admission()
+        .mutate_admission(pb::AdmissionRequest::default())
+        .await;
     assert_eq!(admission.unwrap_err().code(), Code::Unimplemented);
-    let conversion = plugin.conversion().convert_objects(pb::ConversionRequest::default()).await;
+    let conversion = plugin
+        .conversion()
+        .convert_objects(pb::ConversionRequest::default())
+        .await;
     assert_eq!(conversion.unwrap_err().code(), Code::Unimplemented);
     plugin.shutdown().await.unwrap();
 }
@@ -73,15 +103,26 @@ async fn a_trap_becomes_an_error_naming_plugin_rpc_and_cause_and_the_next_call_w
     let message = err.message();
     assert!(message.contains("data_only"), "names the plugin: {message}");
     assert!(message.contains("QueryData"), "names the RPC: {message}");
-    assert!(message.contains("wasm trap") || message.contains("unreachable"), "names the cause: {message}");
+    assert!(
+        message.contains("wasm trap") || message.contains("unreachable"),
+        "names the cause: {message}"
+    );
 
     let next = plugin
         .data()
         .query_data(query_request(vec![query("A", "{}", 1_000)]))
         .await;
-    assert!(next.is_ok(), "the host keeps serving after a trap: {next:?}");
+    assert!(
+        next.is_ok(),
+        "the host keeps serving after a trap: {next:?}"
+    );
     let logs = log_entries(&plugin);
-    assert!(logs.iter().any(|e| e["@level"] == "error" && e["@message"] == "guest call failed"));
-    assert!(logs.iter().any(|e| e["@level"] == "warn" && e["@message"] == "raw query" && e["pluginId"] == "data_only"));
+    assert!(
+        logs.iter()
+            .any(|e| e["@level"] == "error" && e["@message"] == "guest call failed")
+    );
+    assert!(logs.iter().any(|e| e["@level"] == "warn"
+        && e["@message"] == "raw query"
+        && e["pluginId"] == "data_only"));
     plugin.shutdown().await.unwrap();
 }

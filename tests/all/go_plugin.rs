@@ -16,8 +16,13 @@ use crate::support::*;
 const GO_LIBRARIES: &str = "/usr/share/gocode";
 
 fn go_plugin_available() -> bool {
-    let go = Command::new("go").arg("version").output().is_ok_and(|o| o.status.success());
-    go && Path::new(GO_LIBRARIES).join("src/github.com/hashicorp/go-plugin").exists()
+    let go = Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    go && Path::new(GO_LIBRARIES)
+        .join("src/github.com/hashicorp/go-plugin")
+        .exists()
 }
 
 fn build_driver(out: &Path) -> PathBuf {
@@ -43,7 +48,9 @@ fn go_plugins_client_launches_calls_and_kills_the_host() {
             std::env::var_os("CI").is_none(),
             "go and the Debian go-plugin packages are required in CI"
         );
-        eprintln!("skipped: install golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-google-protobuf-dev");
+        eprintln!(
+            "skipped: install golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-google-protobuf-dev"
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -54,16 +61,26 @@ fn go_plugins_client_launches_calls_and_kills_the_host() {
         .output()
         .expect("running the driver");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let report: serde_json::Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("driver report {stdout:?} ({e}); stderr: {}", String::from_utf8_lossy(&output.stderr)));
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "driver report {stdout:?} ({e}); stderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
     assert!(output.status.success(), "driver failed: {report:#}");
 
     assert_eq!(report["protocol"], "grpc");
     assert_eq!(report["negotiated_version"], 2);
-    assert_eq!(report["check_health"]["status"], 1, "CheckHealth OK: {report:#}");
+    assert_eq!(
+        report["check_health"]["status"], 1,
+        "CheckHealth OK: {report:#}"
+    );
     assert_eq!(report["check_health"]["message"], "ok");
     assert_eq!(report["exited"], true);
-    assert_eq!(report["graceful_exit"], true, "exited after Shutdown, not SIGKILL: {report:#}");
+    assert_eq!(
+        report["graceful_exit"], true,
+        "exited after Shutdown, not SIGKILL: {report:#}"
+    );
 
     let logs = report["logs"].as_array().expect("parsed log entries");
     let find = |message: &str| logs.iter().find(|e| e["message"] == message);

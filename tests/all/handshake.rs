@@ -7,13 +7,17 @@ use grafana_wasm_host::handshake::NOT_A_PLUGIN_MESSAGE;
 use grafana_wasm_proto::goplugin as gp;
 use grafana_wasm_proto::pluginv2 as pb;
 use tokio_stream::StreamExt;
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
 
 use crate::support::*;
 
 fn run_without_grafana(cookie: Option<&str>) -> std::process::Output {
     let mut command = std::process::Command::new(HOST);
-    command.env_clear().env("GF_PLUGIN_WASM_COMPONENT", RANDOM_WALK);
+    command
+        .env_clear()
+        .env("GF_PLUGIN_WASM_COMPONENT", RANDOM_WALK);
     if let Some(cookie) = cookie {
         command.env("grafana_plugin_type", cookie);
     }
@@ -25,7 +29,10 @@ fn without_the_magic_cookie_it_prints_go_plugins_message_and_exits_1() {
     for cookie in [None, Some("panel"), Some("")] {
         let output = run_without_grafana(cookie);
         assert_eq!(output.status.code(), Some(1), "cookie {cookie:?}");
-        assert_eq!(String::from_utf8_lossy(&output.stderr), NOT_A_PLUGIN_MESSAGE);
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            NOT_A_PLUGIN_MESSAGE
+        );
         assert!(output.stdout.is_empty(), "nothing may reach stdout");
     }
 }
@@ -38,17 +45,35 @@ async fn handshake_is_the_only_stdout_line_and_the_socket_lives_in_the_socket_di
     let plugin = PluginProcess::launch(command).await.unwrap();
 
     let expected_prefix = format!("1|2|unix|{}/plugin", dir.path().display());
-    assert!(plugin.handshake.starts_with(&expected_prefix), "{}", plugin.handshake);
+    assert!(
+        plugin.handshake.starts_with(&expected_prefix),
+        "{}",
+        plugin.handshake
+    );
     assert!(plugin.handshake.ends_with("|grpc|"), "{}", plugin.handshake);
-    assert!(plugin.socket.exists(), "socket {} exists while serving", plugin.socket.display());
+    assert!(
+        plugin.socket.exists(),
+        "socket {} exists while serving",
+        plugin.socket.display()
+    );
 
-    let health = plugin.diagnostics().check_health(pb::CheckHealthRequest::default()).await;
+    let health = plugin
+        .diagnostics()
+        .check_health(pb::CheckHealthRequest::default())
+        .await;
     assert!(health.is_ok());
-    assert!(plugin.late_stdout_lines().is_empty(), "stdout after the handshake: {:?}", plugin.late_stdout_lines());
+    assert!(
+        plugin.late_stdout_lines().is_empty(),
+        "stdout after the handshake: {:?}",
+        plugin.late_stdout_lines()
+    );
 
     let socket = plugin.socket.clone();
     let (status, by_itself) = plugin.shutdown().await.unwrap();
-    assert!(by_itself && status.success(), "exits 0 by itself after Shutdown: {status}");
+    assert!(
+        by_itself && status.success(),
+        "exits 0 by itself after Shutdown: {status}"
+    );
     assert!(!socket.exists(), "socket removed on exit");
 }
 
@@ -80,13 +105,24 @@ async fn stdio_and_broker_streams_open_without_errors_and_end_at_shutdown() {
         .expect("StartStream answers")
         .into_inner();
     // Both stay silent while serving.
-    assert!(tokio::time::timeout(Duration::from_millis(200), stdio.next()).await.is_err());
-    assert!(tokio::time::timeout(Duration::from_millis(200), broker.next()).await.is_err());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), stdio.next())
+            .await
+            .is_err()
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), broker.next())
+            .await
+            .is_err()
+    );
 
     let started = Instant::now();
     let (status, by_itself) = plugin.shutdown().await.unwrap();
     assert!(by_itself && status.success());
-    assert!(started.elapsed() < Duration::from_secs(2), "exits within Grafana's 2 s");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "exits within Grafana's 2 s"
+    );
 }
 
 #[tokio::test]
@@ -106,18 +142,28 @@ async fn shutdown_ends_running_streams_and_exits_promptly() {
     let started = Instant::now();
     let (status, by_itself) = plugin.shutdown().await.unwrap();
     assert!(by_itself && status.success(), "{status}");
-    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
 async fn sigint_is_ignored() {
     let mut plugin = launch(RANDOM_WALK).await;
     let pid = plugin.id().unwrap().to_string();
-    let killed = std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
     assert!(killed.success());
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(plugin.is_running(), "SIGINT must not stop the plugin");
-    let health = plugin.diagnostics().check_health(pb::CheckHealthRequest::default()).await;
+    let health = plugin
+        .diagnostics()
+        .check_health(pb::CheckHealthRequest::default())
+        .await;
     assert!(health.is_ok());
     plugin.shutdown().await.unwrap();
 }

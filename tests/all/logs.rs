@@ -14,7 +14,8 @@ fn is_go_plugin_timestamp(ts: &str) -> bool {
     };
     let digits = rest.chars().take_while(char::is_ascii_digit).count();
     let zone = &rest[digits..];
-    let zone_ok = zone == "Z" || (zone.len() == 6 && (zone.starts_with('+') || zone.starts_with('-')));
+    let zone_ok =
+        zone == "Z" || (zone.len() == 6 && (zone.starts_with('+') || zone.starts_with('-')));
     seconds.len() == 19 && digits == 6 && zone_ok
 }
 
@@ -37,12 +38,27 @@ async fn every_stderr_line_is_hclog_json_and_guest_logs_carry_the_plugin_id() {
     assert!(!entries.is_empty());
     for entry in &entries {
         let level = entry["@level"].as_str().expect("@level is a string");
-        assert!(["trace", "debug", "info", "warn", "error"].contains(&level), "{entry}");
-        assert!(entry["@message"].is_string(), "@message is a string: {entry}");
-        let ts = entry["@timestamp"].as_str().expect("@timestamp is a string");
-        assert!(is_go_plugin_timestamp(ts), "timestamp {ts} needs exactly 6 fractional digits");
+        assert!(
+            ["trace", "debug", "info", "warn", "error"].contains(&level),
+            "{entry}"
+        );
+        assert!(
+            entry["@message"].is_string(),
+            "@message is a string: {entry}"
+        );
+        let ts = entry["@timestamp"]
+            .as_str()
+            .expect("@timestamp is a string");
+        assert!(
+            is_go_plugin_timestamp(ts),
+            "timestamp {ts} needs exactly 6 fractional digits"
+        );
     }
-    assert!(entries.iter().any(|e| e["@level"] == "info" && e["@message"] == "plugin host serving"));
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["@level"] == "info" && e["@message"] == "plugin host serving")
+    );
     let guest = entries
         .iter()
         .find(|e| e["@message"] == "health check")

@@ -49,10 +49,17 @@ async fn query_data_returns_arrow_frames_and_a_failing_query_fails_alone() {
     assert_eq!(a.frames.len(), 1);
     let (schema, batches) = decode_frame(&a.frames[0]);
     assert_eq!(schema.metadata()["name"], "random-walk");
-    assert_eq!(schema.metadata()["refId"], "A", "refId filled from the response key");
+    assert_eq!(
+        schema.metadata()["refId"],
+        "A",
+        "refId filled from the response key"
+    );
     let time = schema.field(0);
     assert_eq!(time.name(), "time");
-    assert_eq!(time.data_type(), &DataType::Timestamp(TimeUnit::Nanosecond, None));
+    assert_eq!(
+        time.data_type(),
+        &DataType::Timestamp(TimeUnit::Nanosecond, None)
+    );
     assert!(!time.is_nullable());
     assert_eq!(time.metadata()["tstype"], "time");
     assert_eq!(schema.field(1).data_type(), &DataType::Float64);
@@ -60,7 +67,11 @@ async fn query_data_returns_arrow_frames_and_a_failing_query_fails_alone() {
     let batch = &batches[0];
     let times = batch.column(0).as_primitive::<TimestampNanosecondType>();
     assert_eq!(times.len(), 4);
-    assert_eq!(times.value(3), TO_MS * 1_000_000, "last point at the range end");
+    assert_eq!(
+        times.value(3),
+        TO_MS * 1_000_000,
+        "last point at the range end"
+    );
     assert_eq!(times.value(3) - times.value(2), 1_000_000_000);
     let values = batch.column(1).as_primitive::<Float64Type>();
     assert_eq!(values.values().to_vec(), vec![0.0, 0.5, 1.0, 1.5]);
@@ -72,7 +83,11 @@ async fn query_data_returns_arrow_frames_and_a_failing_query_fails_alone() {
     plugin.shutdown().await.unwrap();
 }
 
-async fn resource(plugin: &grafana_wasm_host::client::PluginProcess, path: &str, body: Vec<u8>) -> (i32, Vec<u8>, usize) {
+async fn resource(
+    plugin: &grafana_wasm_host::client::PluginProcess,
+    path: &str,
+    body: Vec<u8>,
+) -> (i32, Vec<u8>, usize) {
     let mut stream = plugin
         .resource()
         .call_resource(pb::CallResourceRequest {
@@ -126,9 +141,18 @@ async fn requests_up_to_16_mib_are_accepted_and_larger_ones_refused() {
         })
         .await
         .expect_err("over the receive limit");
-    assert!(matches!(err.code(), Code::ResourceExhausted | Code::OutOfRange), "{err:?}");
+    assert!(
+        matches!(err.code(), Code::ResourceExhausted | Code::OutOfRange),
+        "{err:?}"
+    );
     // The host keeps serving.
-    assert!(plugin.diagnostics().check_health(pb::CheckHealthRequest::default()).await.is_ok());
+    assert!(
+        plugin
+            .diagnostics()
+            .check_health(pb::CheckHealthRequest::default())
+            .await
+            .is_ok()
+    );
     plugin.shutdown().await.unwrap();
 }
 
@@ -140,10 +164,23 @@ async fn streams_subscribe_publish_and_run_until_cancelled() {
         path: path.into(),
         ..Default::default()
     };
-    let ok = plugin.stream().subscribe_stream(subscribe("walk")).await.unwrap().into_inner();
+    let ok = plugin
+        .stream()
+        .subscribe_stream(subscribe("walk"))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(ok.status(), pb::subscribe_stream_response::Status::Ok);
-    let missing = plugin.stream().subscribe_stream(subscribe("other")).await.unwrap().into_inner();
-    assert_eq!(missing.status(), pb::subscribe_stream_response::Status::NotFound);
+    let missing = plugin
+        .stream()
+        .subscribe_stream(subscribe("other"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        missing.status(),
+        pb::subscribe_stream_response::Status::NotFound
+    );
 
     let published = plugin
         .stream()
@@ -175,12 +212,16 @@ async fn streams_subscribe_publish_and_run_until_cancelled() {
             .expect("a packet every 100 ms")
             .expect("stream open")
             .unwrap();
-        let json: serde_json::Value = serde_json::from_slice(&packet.data).expect("packets are JSON");
+        let json: serde_json::Value =
+            serde_json::from_slice(&packet.data).expect("packets are JSON");
         assert_eq!(json["seq"], seq);
     }
     // The guest now idles; cancelling must stop it and leave the host serving.
     drop(packets);
-    let health = plugin.diagnostics().check_health(pb::CheckHealthRequest::default()).await;
+    let health = plugin
+        .diagnostics()
+        .check_health(pb::CheckHealthRequest::default())
+        .await;
     assert!(health.is_ok());
     plugin.shutdown().await.unwrap();
 }
@@ -197,16 +238,25 @@ async fn collect_metrics_returns_the_guests_exposition() {
         .unwrap()
         .into_inner();
     let text = String::from_utf8(metrics.metrics.unwrap().prometheus).unwrap();
-    assert!(text.contains("# TYPE randomwalk_queries_total counter"), "{text}");
+    assert!(
+        text.contains("# TYPE randomwalk_queries_total counter"),
+        "{text}"
+    );
     plugin.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn handlers_the_sdk_plugin_left_out_answer_like_the_go_sdk() {
     let plugin = launch(RANDOM_WALK).await;
-    let admission = plugin.admission().validate_admission(pb::AdmissionRequest::default()).await;
+    let admission = plugin
+        .admission()
+        .validate_admission(pb::AdmissionRequest::default())
+        .await;
     assert_eq!(admission.unwrap_err().code(), Code::Unimplemented);
-    let conversion = plugin.conversion().convert_objects(pb::ConversionRequest::default()).await;
+    let conversion = plugin
+        .conversion()
+        .convert_objects(pb::ConversionRequest::default())
+        .await;
     assert_eq!(conversion.unwrap_err().code(), Code::Unimplemented);
     let mut chunks = plugin
         .data()
@@ -215,7 +265,10 @@ async fn handlers_the_sdk_plugin_left_out_answer_like_the_go_sdk() {
         .unwrap()
         .into_inner();
     let chunk = chunks.next().await.unwrap().unwrap();
-    assert_eq!(chunk.status, 501, "a Go SDK plugin without a chunked handler answers 501");
+    assert_eq!(
+        chunk.status, 501,
+        "a Go SDK plugin without a chunked handler answers 501"
+    );
     assert!(chunks.next().await.is_none());
     plugin.shutdown().await.unwrap();
 }

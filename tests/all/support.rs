@@ -76,10 +76,15 @@ pub fn query_request(queries: Vec<pb::DataQuery>) -> pb::QueryDataRequest {
 
 /// Decodes one Arrow IPC file frame as Grafana does (file format only).
 pub fn decode_frame(bytes: &[u8]) -> (Arc<Schema>, Vec<RecordBatch>) {
-    assert!(bytes.starts_with(b"ARROW1"), "frames must be Arrow IPC files");
+    assert!(
+        bytes.starts_with(b"ARROW1"),
+        "frames must be Arrow IPC files"
+    );
     let reader = FileReader::try_new(std::io::Cursor::new(bytes), None).expect("arrow file");
     let schema = reader.schema();
-    let batches = reader.collect::<Result<Vec<_>, _>>().expect("record batches");
+    let batches = reader
+        .collect::<Result<Vec<_>, _>>()
+        .expect("record batches");
     (schema, batches)
 }
 
@@ -88,6 +93,9 @@ pub fn log_entries(plugin: &PluginProcess) -> Vec<serde_json::Value> {
     plugin
         .stderr_lines()
         .iter()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("log line {line:?} is not JSON: {e}")))
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("log line {line:?} is not JSON: {e}"))
+        })
         .collect()
 }

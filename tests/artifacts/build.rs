@@ -17,7 +17,13 @@ const GUESTS: &[(&str, &str, &str)] = &[
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.join("../..").canonicalize().unwrap();
-    for dir in ["wit", "guest-sdk", "example-plugins", "tests/guests", "Cargo.toml"] {
+    for dir in [
+        "wit",
+        "guest-sdk",
+        "example-plugins",
+        "tests/guests",
+        "Cargo.toml",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
     let target_dir = root.join("target/guests");
@@ -34,7 +40,9 @@ fn main() {
     for (_, package, _) in GUESTS {
         command.args(["-p", package]);
     }
-    let status = command.status().expect("running cargo to build the guest components");
+    let status = command
+        .status()
+        .expect("running cargo to build the guest components");
     assert!(
         status.success(),
         "building the guest components failed (is the wasm32-wasip2 target installed? `rustup target add wasm32-wasip2`)"
@@ -43,7 +51,12 @@ fn main() {
     for (name, _, file) in GUESTS {
         let path = target_dir.join(format!("wasm32-wasip2/guest/{file}.wasm"));
         assert!(path.exists(), "missing component {}", path.display());
-        writeln!(constants, "/// The `{file}` component.\npub const {name}: &str = {:?};", path.display().to_string()).unwrap();
+        writeln!(
+            constants,
+            "/// The `{file}` component.\npub const {name}: &str = {:?};",
+            path.display().to_string()
+        )
+        .unwrap();
     }
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("components.rs");
     std::fs::write(out, constants).unwrap();

@@ -45,8 +45,10 @@ impl RandomWalk {
             Err(err) => return DataResponse::error(err).with_status(400),
         };
         if !(0..=MAX_POINTS).contains(&points) {
-            return DataResponse::error(format!("points must be between 0 and {MAX_POINTS}, got {points}"))
-                .with_status(400);
+            return DataResponse::error(format!(
+                "points must be between 0 and {MAX_POINTS}, got {points}"
+            ))
+            .with_status(400);
         }
         let n = points as usize;
         let end = query.time_range.to;
@@ -70,7 +72,10 @@ impl QueryDataHandler for RandomWalk {
         for query in &req.queries {
             response.insert(query.ref_id.clone(), self.walk(query));
         }
-        log::debug("queries answered", &[("count", &req.queries.len().to_string())]);
+        log::debug(
+            "queries answered",
+            &[("count", &req.queries.len().to_string())],
+        );
         Ok(response)
     }
 }
@@ -95,7 +100,11 @@ impl CallResourceHandler for RandomWalk {
         }
         sender.send(CallResourceResponse {
             status: 200,
-            headers: [("content-type".to_owned(), vec!["application/json".to_owned()])].into(),
+            headers: [(
+                "content-type".to_owned(),
+                vec!["application/json".to_owned()],
+            )]
+            .into(),
             body: req.body,
         })
     }
@@ -119,7 +128,10 @@ impl CollectMetricsHandler for RandomWalk {
 }
 
 impl StreamHandler for RandomWalk {
-    fn subscribe_stream(&self, req: SubscribeStreamRequest) -> Result<SubscribeStreamResponse, Error> {
+    fn subscribe_stream(
+        &self,
+        req: SubscribeStreamRequest,
+    ) -> Result<SubscribeStreamResponse, Error> {
         let status = if req.path == "walk" {
             StreamStatus::Ok
         } else {
@@ -144,13 +156,18 @@ impl StreamHandler for RandomWalk {
         })
     }
 
-    fn run_stream(&self, _: RunStreamRequest, sender: &mut dyn StreamPacketSender) -> Result<(), Error> {
+    fn run_stream(
+        &self,
+        _: RunStreamRequest,
+        sender: &mut dyn StreamPacketSender,
+    ) -> Result<(), Error> {
         for seq in 0..5u32 {
             let time = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default()
                 .as_millis();
-            let packet = serde_json::json!({ "seq": seq, "time": time, "value": f64::from(seq) * 0.5 });
+            let packet =
+                serde_json::json!({ "seq": seq, "time": time, "value": f64::from(seq) * 0.5 });
             if sender.send(packet.to_string().into_bytes()).is_err() {
                 return Ok(());
             }
@@ -204,8 +221,14 @@ mod tests {
         let FieldValues::Time(times) = &frame.fields[0].values else {
             panic!("time field expected")
         };
-        assert_eq!(*times.last().unwrap(), UNIX_EPOCH + Duration::from_secs(1000));
-        assert_eq!(frame.fields[1].values, FieldValues::Float64(vec![0.0, 0.5, 1.0]));
+        assert_eq!(
+            *times.last().unwrap(),
+            UNIX_EPOCH + Duration::from_secs(1000)
+        );
+        assert_eq!(
+            frame.fields[1].values,
+            FieldValues::Float64(vec![0.0, 0.5, 1.0])
+        );
     }
 
     #[test]

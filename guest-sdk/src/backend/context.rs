@@ -63,7 +63,11 @@ pub struct DataSourceInstanceSettings {
 
 /// Parses raw `jsonData` into `T` (empty data parses as `{}`).
 fn parse_json<T: DeserializeOwned>(json: &[u8]) -> Result<T, Error> {
-    let json = if json.is_empty() { b"{}".as_slice() } else { json };
+    let json = if json.is_empty() {
+        b"{}".as_slice()
+    } else {
+        json
+    };
     serde_json::from_slice(json).map_err(|e| Error::plugin(format!("invalid jsonData: {e}")))
 }
 

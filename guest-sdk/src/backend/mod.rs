@@ -24,8 +24,8 @@ pub use resource::{
 };
 pub use serve::ServeOpts;
 pub use stream::{
-    PublishStreamRequest, PublishStreamResponse, RunStreamRequest, StreamHandler, StreamPacketSender,
-    StreamStatus, SubscribeStreamRequest, SubscribeStreamResponse,
+    PublishStreamRequest, PublishStreamResponse, RunStreamRequest, StreamHandler,
+    StreamPacketSender, StreamStatus, SubscribeStreamRequest, SubscribeStreamResponse,
 };
 
 /// A string-to-string map with a stable (sorted) order.

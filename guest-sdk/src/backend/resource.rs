@@ -40,7 +40,11 @@ impl CallResourceResponse {
     pub fn json(status: u16, body: &serde_json::Value) -> Self {
         Self {
             status,
-            headers: [("Content-Type".to_owned(), vec!["application/json".to_owned()])].into(),
+            headers: [(
+                "Content-Type".to_owned(),
+                vec!["application/json".to_owned()],
+            )]
+            .into(),
             body: body.to_string().into_bytes(),
         }
     }

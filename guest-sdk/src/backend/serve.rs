@@ -127,7 +127,10 @@ fn data_response(r: DataResponse) -> Result<wit::DataResponse, wit::HandlerError
     let frames = r
         .frames
         .into_iter()
-        .map(|f| f.into_wit().map(crate::bindings::grafana::plugin::frames::FrameData::Columnar))
+        .map(|f| {
+            f.into_wit()
+                .map(crate::bindings::grafana::plugin::frames::FrameData::Columnar)
+        })
         .collect::<Result<Vec<_>, _>>();
     // An invalid frame fails its own query only, with the reason.
     match frames {
@@ -145,8 +148,14 @@ fn data_response(r: DataResponse) -> Result<wit::DataResponse, wit::HandlerError
 }
 
 /// `data.query-data`.
-pub fn query_data(opts: &ServeOpts, req: wit::QueryDataRequest) -> Result<wit::QueryDataResponse, wit::HandlerError> {
-    let handler = opts.query_data_handler.as_ref().ok_or(wit::HandlerError::Unimplemented)?;
+pub fn query_data(
+    opts: &ServeOpts,
+    req: wit::QueryDataRequest,
+) -> Result<wit::QueryDataResponse, wit::HandlerError> {
+    let handler = opts
+        .query_data_handler
+        .as_ref()
+        .ok_or(wit::HandlerError::Unimplemented)?;
     let req = QueryDataRequest {
         plugin_context: plugin_context(req.plugin_context),
         headers: string_map(req.headers),
@@ -162,8 +171,14 @@ pub fn query_data(opts: &ServeOpts, req: wit::QueryDataRequest) -> Result<wit::Q
 }
 
 /// `diagnostics.check-health`.
-pub fn check_health(opts: &ServeOpts, req: wit::CheckHealthRequest) -> Result<wit::CheckHealthResult, wit::HandlerError> {
-    let handler = opts.check_health_handler.as_ref().ok_or(wit::HandlerError::Unimplemented)?;
+pub fn check_health(
+    opts: &ServeOpts,
+    req: wit::CheckHealthRequest,
+) -> Result<wit::CheckHealthResult, wit::HandlerError> {
+    let handler = opts
+        .check_health_handler
+        .as_ref()
+        .ok_or(wit::HandlerError::Unimplemented)?;
     let result = handler
         .check_health(CheckHealthRequest {
             plugin_context: plugin_context(req.plugin_context),
@@ -186,7 +201,10 @@ pub fn collect_metrics(
     opts: &ServeOpts,
     req: wit::CollectMetricsRequest,
 ) -> Result<wit::CollectMetricsResult, wit::HandlerError> {
-    let handler = opts.collect_metrics_handler.as_ref().ok_or(wit::HandlerError::Unimplemented)?;
+    let handler = opts
+        .collect_metrics_handler
+        .as_ref()
+        .ok_or(wit::HandlerError::Unimplemented)?;
     let result = handler
         .collect_metrics(CollectMetricsRequest {
             plugin_context: plugin_context(req.plugin_context),
@@ -219,8 +237,14 @@ impl CallResourceResponseSender for HostResourceSender {
 }
 
 /// `resource.call-resource`.
-pub fn call_resource(opts: &ServeOpts, req: wit::CallResourceRequest) -> Result<(), wit::HandlerError> {
-    let handler = opts.call_resource_handler.as_ref().ok_or(wit::HandlerError::Unimplemented)?;
+pub fn call_resource(
+    opts: &ServeOpts,
+    req: wit::CallResourceRequest,
+) -> Result<(), wit::HandlerError> {
+    let handler = opts
+        .call_resource_handler
+        .as_ref()
+        .ok_or(wit::HandlerError::Unimplemented)?;
     let req = CallResourceRequest {
         plugin_context: plugin_context(req.plugin_context),
         path: req.path,
@@ -229,7 +253,9 @@ pub fn call_resource(opts: &ServeOpts, req: wit::CallResourceRequest) -> Result<
         headers: req.headers.into_iter().collect(),
         body: req.body,
     };
-    handler.call_resource(req, &mut HostResourceSender).map_err(failed)
+    handler
+        .call_resource(req, &mut HostResourceSender)
+        .map_err(failed)
 }
 
 fn stream_request(req: wit::StreamRequest) -> SubscribeStreamRequest {
@@ -250,9 +276,17 @@ fn stream_status(status: StreamStatus) -> wit::StreamStatus {
 }
 
 /// `streaming.subscribe-stream`.
-pub fn subscribe_stream(opts: &ServeOpts, req: wit::StreamRequest) -> Result<wit::StreamResponse, wit::HandlerError> {
-    let handler = opts.stream_handler.as_ref().ok_or(wit::HandlerError::Unimplemented)?;
-    let r = handler.subscribe_stream(stream_request(req)).map_err(failed)?;
+pub fn subscribe_stream(
+    opts: &ServeOpts,
+    req: wit::StreamRequest,
+) -> Result<wit::StreamResponse, wit::HandlerError> {
+    let handler = opts
+        .stream_handler
+        .as_ref()
+        .ok_or(wit::HandlerError::Unimplemented)?;
+    let r = handler
+        .subscribe_stream(stream_request(req))
+        .map_err(failed)?;
     Ok(wit::StreamResponse {
         status: stream_status(r.status),
         data: r.data,
@@ -260,9 +294,17 @@ pub fn subscribe_stream(opts: &ServeOpts, req: wit::StreamRequest) -> Result<wit
 }
 
 /// `streaming.publish-stream`.
-pub fn publish_stream(opts: &ServeOpts, req: wit::StreamRequest) -> Result<wit::StreamResponse, wit::HandlerError> {
-    let handler = opts.stream_handler.as_ref().ok_or(wit::HandlerError::Unimplemented)?;
-    let r = handler.publish_stream(stream_request(req)).map_err(failed)?;
+pub fn publish_stream(
+    opts: &ServeOpts,
+    req: wit::StreamRequest,
+) -> Result<wit::StreamResponse, wit::HandlerError> {
+    let handler = opts
+        .stream_handler
+        .as_ref()
+        .ok_or(wit::HandlerError::Unimplemented)?;
+    let r = handler
+        .publish_stream(stream_request(req))
+        .map_err(failed)?;
     Ok(wit::StreamResponse {
         status: stream_status(r.status),
         data: r.data,
@@ -280,8 +322,13 @@ impl StreamPacketSender for HostPacketSender {
 
 /// `streaming.run-stream`.
 pub fn run_stream(opts: &ServeOpts, req: wit::StreamRequest) -> Result<(), wit::HandlerError> {
-    let handler = opts.stream_handler.as_ref().ok_or(wit::HandlerError::Unimplemented)?;
-    handler.run_stream(stream_request(req), &mut HostPacketSender).map_err(failed)
+    let handler = opts
+        .stream_handler
+        .as_ref()
+        .ok_or(wit::HandlerError::Unimplemented)?;
+    handler
+        .run_stream(stream_request(req), &mut HostPacketSender)
+        .map_err(failed)
 }
 
 /// Nanoseconds since the epoch, saturating.
@@ -305,15 +352,21 @@ macro_rules! __export_guest_traits {
             use $crate::bindings::grafana::plugin::types as wit;
 
             impl exports::data::Guest for $ty {
-                fn query_data(req: wit::QueryDataRequest) -> Result<wit::QueryDataResponse, wit::HandlerError> {
+                fn query_data(
+                    req: wit::QueryDataRequest,
+                ) -> Result<wit::QueryDataResponse, wit::HandlerError> {
                     serve::query_data(serve::opts::<$ty>(), req)
                 }
             }
             impl exports::diagnostics::Guest for $ty {
-                fn check_health(req: wit::CheckHealthRequest) -> Result<wit::CheckHealthResult, wit::HandlerError> {
+                fn check_health(
+                    req: wit::CheckHealthRequest,
+                ) -> Result<wit::CheckHealthResult, wit::HandlerError> {
                     serve::check_health(serve::opts::<$ty>(), req)
                 }
-                fn collect_metrics(req: wit::CollectMetricsRequest) -> Result<wit::CollectMetricsResult, wit::HandlerError> {
+                fn collect_metrics(
+                    req: wit::CollectMetricsRequest,
+                ) -> Result<wit::CollectMetricsResult, wit::HandlerError> {
                     serve::collect_metrics(serve::opts::<$ty>(), req)
                 }
             }
@@ -323,10 +376,14 @@ macro_rules! __export_guest_traits {
                 }
             }
             impl exports::streaming::Guest for $ty {
-                fn subscribe_stream(req: wit::StreamRequest) -> Result<wit::StreamResponse, wit::HandlerError> {
+                fn subscribe_stream(
+                    req: wit::StreamRequest,
+                ) -> Result<wit::StreamResponse, wit::HandlerError> {
                     serve::subscribe_stream(serve::opts::<$ty>(), req)
                 }
-                fn publish_stream(req: wit::StreamRequest) -> Result<wit::StreamResponse, wit::HandlerError> {
+                fn publish_stream(
+                    req: wit::StreamRequest,
+                ) -> Result<wit::StreamResponse, wit::HandlerError> {
                     serve::publish_stream(serve::opts::<$ty>(), req)
                 }
                 fn run_stream(req: wit::StreamRequest) -> Result<(), wit::HandlerError> {
@@ -339,15 +396,21 @@ macro_rules! __export_guest_traits {
                 }
             }
             impl exports::admission::Guest for $ty {
-                fn validate_admission(_: wit::AdmissionRequest) -> Result<wit::ValidationResponse, wit::HandlerError> {
+                fn validate_admission(
+                    _: wit::AdmissionRequest,
+                ) -> Result<wit::ValidationResponse, wit::HandlerError> {
                     Err(wit::HandlerError::Unimplemented)
                 }
-                fn mutate_admission(_: wit::AdmissionRequest) -> Result<wit::MutationResponse, wit::HandlerError> {
+                fn mutate_admission(
+                    _: wit::AdmissionRequest,
+                ) -> Result<wit::MutationResponse, wit::HandlerError> {
                     Err(wit::HandlerError::Unimplemented)
                 }
             }
             impl exports::conversion::Guest for $ty {
-                fn convert_objects(_: wit::ConversionRequest) -> Result<wit::ConversionResponse, wit::HandlerError> {
+                fn convert_objects(
+                    _: wit::ConversionRequest,
+                ) -> Result<wit::ConversionResponse, wit::HandlerError> {
                     Err(wit::HandlerError::Unimplemented)
                 }
             }

@@ -75,7 +75,10 @@ pub trait StreamHandler {
     ///
     /// # Errors
     /// An error failing the subscription.
-    fn subscribe_stream(&self, req: SubscribeStreamRequest) -> Result<SubscribeStreamResponse, Error>;
+    fn subscribe_stream(
+        &self,
+        req: SubscribeStreamRequest,
+    ) -> Result<SubscribeStreamResponse, Error>;
 
     /// May the user publish to `req.path`?
     ///
@@ -88,5 +91,9 @@ pub trait StreamHandler {
     ///
     /// # Errors
     /// An error ending the stream (Grafana restarts it).
-    fn run_stream(&self, req: RunStreamRequest, sender: &mut dyn StreamPacketSender) -> Result<(), Error>;
+    fn run_stream(
+        &self,
+        req: RunStreamRequest,
+        sender: &mut dyn StreamPacketSender,
+    ) -> Result<(), Error>;
 }

@@ -177,7 +177,10 @@ impl Field {
         mut self,
         labels: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        self.labels = labels.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        self.labels = labels
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
         self
     }
 

@@ -82,7 +82,10 @@ impl Frame {
         if let Some(meta) = &self.meta
             && !meta.is_object()
         {
-            return Err(Error::plugin(format!("frame {:?}: meta must be a JSON object", self.name)));
+            return Err(Error::plugin(format!(
+                "frame {:?}: meta must be a JSON object",
+                self.name
+            )));
         }
         Ok(())
     }

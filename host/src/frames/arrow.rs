@@ -42,7 +42,10 @@ pub fn to_arrow(frame: Frame, fallback_ref_id: &str) -> Result<Vec<u8>, FrameErr
     } else {
         frame.ref_id
     };
-    let mut metadata = HashMap::from([("name".to_owned(), frame.name), ("refId".to_owned(), ref_id)]);
+    let mut metadata = HashMap::from([
+        ("name".to_owned(), frame.name),
+        ("refId".to_owned(), ref_id),
+    ]);
     if let Some(meta) = frame.meta {
         check_object("frame meta", &meta)?;
         metadata.insert("meta".to_owned(), meta);
@@ -165,7 +168,10 @@ fn offsets(bytes: &VarBytes) -> Result<OffsetBuffer<i32>, String> {
     }
     let last = *bytes.offsets.last().unwrap_or(&0) as usize;
     if last > bytes.data.len() {
-        return Err(format!("offsets point past the {} data bytes", bytes.data.len()));
+        return Err(format!(
+            "offsets point past the {} data bytes",
+            bytes.data.len()
+        ));
     }
     let converted = bytes
         .offsets
@@ -188,7 +194,10 @@ fn column(values: Values, nulls: Option<NullBuffer>) -> Result<ArrayRef, String>
         Values::Float32(v) => primitive::<Float32Type>(v, nulls),
         Values::Float64(v) => primitive::<Float64Type>(v, nulls),
         Values::Time(v) => primitive::<TimestampNanosecondType>(v, nulls),
-        Values::Bool(v) => Ok(Arc::new(BooleanArray::new(BooleanBuffer::from(v.as_slice()), nulls))),
+        Values::Bool(v) => Ok(Arc::new(BooleanArray::new(
+            BooleanBuffer::from(v.as_slice()),
+            nulls,
+        ))),
         Values::String(bytes) => {
             let offsets = offsets(&bytes)?;
             StringArray::try_new(offsets, Buffer::from_vec(bytes.data), nulls)
@@ -239,5 +248,179 @@ fn json_kind(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::UInt16Type;
+    use arrow_ipc::reader::FileReader;
+    use arrow_schema::{DataType, TimeUnit};
+
+    use super::*;
+
+    fn field(name: &str, values: Values) -> WitField {
+        WitField {
+            name: name.into(),
+            values,
+            nullable: false,
+            validity: Vec::new(),
+            labels: Vec::new(),
+            config: None,
+        }
+    }
+
+    fn frame(fields: Vec<WitField>) -> Frame {
+        Frame {
+            name: "f".into(),
+            ref_id: String::new(),
+            meta: None,
+            fields,
+        }
+    }
+
+    fn decode(bytes: &[u8]) -> (Arc<Schema>, Vec<RecordBatch>) {
+        assert!(
+            bytes.starts_with(b"ARROW1\0\0") && bytes.ends_with(b"ARROW1"),
+            "an IPC file"
+        );
+        let reader = FileReader::try_new(std::io::Cursor::new(bytes), None).unwrap();
+        let schema = reader.schema();
+        (schema, reader.collect::<Result<_, _>>().unwrap())
+    }
+
+    fn var(values: &[&str]) -> VarBytes {
+        let mut offsets = vec![0];
+        let mut data = Vec::new();
+        for v in values {
+            data.extend_from_slice(v.as_bytes());
+            offsets.push(data.len() as u32);
+        }
+        VarBytes { offsets, data }
+    }
+
+    #[test]
+    fn every_type_maps_to_the_arrow_type_grafana_reads() {
+        let cases = [
+            (Values::Int8(vec![1]), DataType::Int8, "number"),
+            (Values::Int16(vec![1]), DataType::Int16, "number"),
+            (Values::Int32(vec![1]), DataType::Int32, "number"),
+            (Values::Int64(vec![1]), DataType::Int64, "number"),
+            (Values::Uint8(vec![1]), DataType::UInt8, "number"),
+            (Values::Uint16(vec![1]), DataType::UInt16, "number"),
+            (Values::Uint32(vec![1]), DataType::UInt32, "number"),
+            (Values::Uint64(vec![1]), DataType::UInt64, "number"),
+            (Values::Float32(vec![1.0]), DataType::Float32, "number"),
+            (Values::Float64(vec![f64::NAN]), DataType::Float64, "number"),
+            (Values::String(var(&["a"])), DataType::Utf8, "string"),
+            (Values::Bool(vec![true]), DataType::Boolean, "boolean"),
+            (
+                Values::Time(vec![1]),
+                DataType::Timestamp(TimeUnit::Nanosecond, None),
+                "time",
+            ),
+            (Values::Json(var(&["{}"])), DataType::Binary, "other"),
+            (Values::Enum(vec![0]), DataType::UInt16, "enum"),
+        ];
+        for (values, data_type, ts_type) in cases {
+            let bytes = to_arrow(frame(vec![field("x", values)]), "A").unwrap();
+            let (schema, batches) = decode(&bytes);
+            assert_eq!(schema.field(0).data_type(), &data_type);
+            assert_eq!(schema.field(0).metadata()["tstype"], ts_type);
+            assert_eq!(batches[0].num_rows(), 1);
+        }
+    }
+
+    #[test]
+    fn schema_metadata_labels_config_and_nulls_are_written() {
+        let mut value = field("value", Values::Float64(vec![1.0, 0.0, 3.0]));
+        value.nullable = true;
+        value.validity = vec![0b101];
+        value.labels = vec![("host".into(), "a".into())];
+        value.config = Some(r#"{"unit":"ms"}"#.into());
+        let mut f = frame(vec![value, field("level", Values::Enum(vec![0, 1, 0]))]);
+        f.meta = Some(r#"{"executedQueryString":"q"}"#.into());
+        let (schema, batches) = decode(&to_arrow(f, "B").unwrap());
+        let meta = schema.metadata();
+        assert_eq!((meta["name"].as_str(), meta["refId"].as_str()), ("f", "B"));
+        assert_eq!(meta["meta"], r#"{"executedQueryString":"q"}"#);
+        let value = schema.field(0);
+        assert!(value.is_nullable());
+        assert_eq!(value.metadata()["labels"], r#"{"host":"a"}"#);
+        assert_eq!(value.metadata()["config"], r#"{"unit":"ms"}"#);
+        assert!(!schema.field(1).is_nullable());
+        assert_eq!(batches[0].column(0).null_count(), 1);
+        assert!(batches[0].column(0).is_null(1));
+        assert_eq!(
+            batches[0].column(1).as_primitive::<UInt16Type>().value(1),
+            1
+        );
+    }
+
+    #[test]
+    fn a_frame_ref_id_wins_over_the_response_key() {
+        let mut f = frame(vec![]);
+        f.ref_id = "own".into();
+        let (schema, batches) = decode(&to_arrow(f, "key").unwrap());
+        assert_eq!(schema.metadata()["refId"], "own");
+        assert_eq!(batches[0].num_columns(), 0, "a zero-field frame is valid");
+    }
+
+    #[test]
+    fn invalid_frames_are_errors_not_panics() {
+        let unequal = frame(vec![
+            field("a", Values::Int8(vec![1, 2])),
+            field("b", Values::Int8(vec![1])),
+        ]);
+        assert!(matches!(
+            to_arrow(unequal, "A"),
+            Err(FrameError::LengthMismatch { .. })
+        ));
+
+        let bad_json = frame(vec![field("j", Values::Json(var(&["{nope"])))]);
+        let err = to_arrow(bad_json, "A").unwrap_err().to_string();
+        assert!(err.contains("row 0 is not valid JSON"), "{err}");
+
+        let bad_utf8 = frame(vec![field(
+            "s",
+            Values::String(VarBytes {
+                offsets: vec![0, 2],
+                data: vec![0xff, 0xfe],
+            }),
+        )]);
+        assert!(to_arrow(bad_utf8, "A").is_err());
+
+        for offsets in [vec![], vec![0, 5], vec![0, 2, 1]] {
+            let bad = frame(vec![field(
+                "s",
+                Values::String(VarBytes {
+                    offsets,
+                    data: b"ab".to_vec(),
+                }),
+            )]);
+            assert!(to_arrow(bad, "A").is_err());
+        }
+
+        let mut nulls_not_allowed = field("n", Values::Int8(vec![1, 2]));
+        nulls_not_allowed.validity = vec![0b01];
+        let err = to_arrow(frame(vec![nulls_not_allowed]), "A")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not nullable"), "{err}");
+
+        let mut short_bitmap = field("n", Values::Int8(vec![1; 9]));
+        short_bitmap.nullable = true;
+        short_bitmap.validity = vec![0xff];
+        assert!(to_arrow(frame(vec![short_bitmap]), "A").is_err());
+
+        let mut bad_meta = frame(vec![]);
+        bad_meta.meta = Some("[1]".into());
+        let err = to_arrow(bad_meta, "A").unwrap_err().to_string();
+        assert!(err.contains("frame meta must be a JSON object"), "{err}");
+
+        let mut bad_config = field("c", Values::Int8(vec![]));
+        bad_config.config = Some("\"ms\"".into());
+        assert!(to_arrow(frame(vec![bad_config]), "A").is_err());
     }
 }

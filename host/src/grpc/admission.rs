@@ -39,9 +39,14 @@ impl pb::admission_control_server::AdmissionControl for AdmissionService {
         let limit = Some(self.runtime.call_timeout());
         let response = self
             .runtime
-            .call::<admission::GuestIndices, _>("ValidateAdmission", Outbox::default(), limit, |guest, store| {
-                Box::pin(async move { guest.call_validate_admission(store, &request).await })
-            })
+            .call::<admission::GuestIndices, _>(
+                "ValidateAdmission",
+                Outbox::default(),
+                limit,
+                |guest, store| {
+                    Box::pin(async move { guest.call_validate_admission(store, &request).await })
+                },
+            )
             .await?;
         Ok(Response::new(to_proto::validation_response(response)))
     }
@@ -54,9 +59,14 @@ impl pb::admission_control_server::AdmissionControl for AdmissionService {
         let limit = Some(self.runtime.call_timeout());
         let response = self
             .runtime
-            .call::<admission::GuestIndices, _>("MutateAdmission", Outbox::default(), limit, |guest, store| {
-                Box::pin(async move { guest.call_mutate_admission(store, &request).await })
-            })
+            .call::<admission::GuestIndices, _>(
+                "MutateAdmission",
+                Outbox::default(),
+                limit,
+                |guest, store| {
+                    Box::pin(async move { guest.call_mutate_admission(store, &request).await })
+                },
+            )
             .await?;
         Ok(Response::new(to_proto::mutation_response(response)))
     }

@@ -32,9 +32,14 @@ impl pb::resource_conversion_server::ResourceConversion for ConversionService {
         let limit = Some(self.runtime.call_timeout());
         let response = self
             .runtime
-            .call::<conversion::GuestIndices, _>("ConvertObjects", Outbox::default(), limit, |guest, store| {
-                Box::pin(async move { guest.call_convert_objects(store, &request).await })
-            })
+            .call::<conversion::GuestIndices, _>(
+                "ConvertObjects",
+                Outbox::default(),
+                limit,
+                |guest, store| {
+                    Box::pin(async move { guest.call_convert_objects(store, &request).await })
+                },
+            )
             .await?;
         Ok(Response::new(to_proto::conversion_response(response)))
     }

@@ -57,9 +57,16 @@ impl pb::data_server::Data for DataService {
         let limit = Some(runtime.call_timeout());
         let call = async move {
             runtime
-                .call::<chunked_data::GuestIndices, _>("QueryChunkedData", outbox, limit, |guest, store| {
-                    Box::pin(async move { guest.call_query_chunked_data(store, &request).await })
-                })
+                .call::<chunked_data::GuestIndices, _>(
+                    "QueryChunkedData",
+                    outbox,
+                    limit,
+                    |guest, store| {
+                        Box::pin(
+                            async move { guest.call_query_chunked_data(store, &request).await },
+                        )
+                    },
+                )
                 .await
         };
         Ok(Response::new(pump::pump(from_guest, call, Chunks)))
@@ -71,7 +78,10 @@ impl pb::data_server::Data for DataService {
 struct Chunks;
 
 impl Forward<DataChunk, pb::QueryChunkedDataResponse> for Chunks {
-    fn forward(&mut self, chunk: DataChunk) -> Option<Result<pb::QueryChunkedDataResponse, Status>> {
+    fn forward(
+        &mut self,
+        chunk: DataChunk,
+    ) -> Option<Result<pb::QueryChunkedDataResponse, Status>> {
         Some(Ok(to_proto::data_chunk(chunk)))
     }
 

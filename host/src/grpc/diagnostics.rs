@@ -31,9 +31,14 @@ impl pb::diagnostics_server::Diagnostics for DiagnosticsService {
         let limit = Some(self.runtime.call_timeout());
         let result = self
             .runtime
-            .call::<diagnostics::GuestIndices, _>("CheckHealth", Outbox::default(), limit, |guest, store| {
-                Box::pin(async move { guest.call_check_health(store, &request).await })
-            })
+            .call::<diagnostics::GuestIndices, _>(
+                "CheckHealth",
+                Outbox::default(),
+                limit,
+                |guest, store| {
+                    Box::pin(async move { guest.call_check_health(store, &request).await })
+                },
+            )
             .await;
         match result {
             Ok(result) => Ok(Response::new(to_proto::check_health_result(result))),
@@ -54,9 +59,14 @@ impl pb::diagnostics_server::Diagnostics for DiagnosticsService {
         let limit = Some(self.runtime.call_timeout());
         let result = self
             .runtime
-            .call::<diagnostics::GuestIndices, _>("CollectMetrics", Outbox::default(), limit, |guest, store| {
-                Box::pin(async move { guest.call_collect_metrics(store, &request).await })
-            })
+            .call::<diagnostics::GuestIndices, _>(
+                "CollectMetrics",
+                Outbox::default(),
+                limit,
+                |guest, store| {
+                    Box::pin(async move { guest.call_collect_metrics(store, &request).await })
+                },
+            )
             .await;
         match result {
             Ok(result) => Ok(Response::new(to_proto::collect_metrics_result(result))),

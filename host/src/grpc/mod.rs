@@ -38,15 +38,18 @@ macro_rules! limited {
 pub fn routes(runtime: Arc<Runtime>, shutdown: CancellationToken) -> RoutesBuilder {
     use pb::{
         admission_control_server::AdmissionControlServer, data_server::DataServer,
-        diagnostics_server::DiagnosticsServer, resource_conversion_server::ResourceConversionServer,
-        resource_server::ResourceServer, stream_server::StreamServer,
+        diagnostics_server::DiagnosticsServer,
+        resource_conversion_server::ResourceConversionServer, resource_server::ResourceServer,
+        stream_server::StreamServer,
     };
     let mut routes = RoutesBuilder::default();
     routes
-        .add_service(limited!(DataServer::new(data::DataService::new(runtime.clone()))))
-        .add_service(limited!(ResourceServer::new(resource::ResourceService::new(
+        .add_service(limited!(DataServer::new(data::DataService::new(
             runtime.clone()
         ))))
+        .add_service(limited!(ResourceServer::new(
+            resource::ResourceService::new(runtime.clone())
+        )))
         .add_service(limited!(DiagnosticsServer::new(
             diagnostics::DiagnosticsService::new(runtime.clone())
         )))
@@ -63,11 +66,11 @@ pub fn routes(runtime: Arc<Runtime>, shutdown: CancellationToken) -> RoutesBuild
         .add_service(gp::grpc_controller_server::GrpcControllerServer::new(
             goplugin::Controller::new(shutdown.clone()),
         ))
-        .add_service(gp::grpc_stdio_server::GrpcStdioServer::new(goplugin::Stdio::new(
-            shutdown.clone(),
-        )))
-        .add_service(gp::grpc_broker_server::GrpcBrokerServer::new(goplugin::Broker::new(
-            shutdown,
-        )));
+        .add_service(gp::grpc_stdio_server::GrpcStdioServer::new(
+            goplugin::Stdio::new(shutdown.clone()),
+        ))
+        .add_service(gp::grpc_broker_server::GrpcBrokerServer::new(
+            goplugin::Broker::new(shutdown),
+        ));
     routes
 }

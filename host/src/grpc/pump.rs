@@ -86,6 +86,8 @@ async fn stop_cancelled<M>(
     drop(from_guest);
     match tokio::time::timeout(CANCEL_GRACE, call).await {
         Ok(_) => tracing::debug!("guest returned after cancellation"),
-        Err(_) => tracing::debug!(grace = ?CANCEL_GRACE, "guest did not return after cancellation; stopped"),
+        Err(_) => {
+            tracing::debug!(grace = ?CANCEL_GRACE, "guest did not return after cancellation; stopped")
+        }
     }
 }

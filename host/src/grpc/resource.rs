@@ -47,7 +47,11 @@ impl pb::resource_server::Resource for ResourceService {
                 })
                 .await
         };
-        Ok(Response::new(pump::pump(from_guest, call, ResourceAnswer::default())))
+        Ok(Response::new(pump::pump(
+            from_guest,
+            call,
+            ResourceAnswer::default(),
+        )))
     }
 }
 
@@ -80,7 +84,10 @@ fn internal_error(explanation: String) -> pb::CallResourceResponse {
 }
 
 impl Forward<CallResourceResponse, pb::CallResourceResponse> for ResourceAnswer {
-    fn forward(&mut self, message: CallResourceResponse) -> Option<Result<pb::CallResourceResponse, Status>> {
+    fn forward(
+        &mut self,
+        message: CallResourceResponse,
+    ) -> Option<Result<pb::CallResourceResponse, Status>> {
         if self.rejected {
             return None;
         }

@@ -36,9 +36,14 @@ impl pb::stream_server::Stream for StreamService {
         let limit = Some(self.runtime.call_timeout());
         let response = self
             .runtime
-            .call::<streaming::GuestIndices, _>("SubscribeStream", Outbox::default(), limit, |guest, store| {
-                Box::pin(async move { guest.call_subscribe_stream(store, &request).await })
-            })
+            .call::<streaming::GuestIndices, _>(
+                "SubscribeStream",
+                Outbox::default(),
+                limit,
+                |guest, store| {
+                    Box::pin(async move { guest.call_subscribe_stream(store, &request).await })
+                },
+            )
             .await?;
         Ok(Response::new(to_proto::subscribe_stream_response(response)))
     }
@@ -51,9 +56,14 @@ impl pb::stream_server::Stream for StreamService {
         let limit = Some(self.runtime.call_timeout());
         let response = self
             .runtime
-            .call::<streaming::GuestIndices, _>("PublishStream", Outbox::default(), limit, |guest, store| {
-                Box::pin(async move { guest.call_publish_stream(store, &request).await })
-            })
+            .call::<streaming::GuestIndices, _>(
+                "PublishStream",
+                Outbox::default(),
+                limit,
+                |guest, store| {
+                    Box::pin(async move { guest.call_publish_stream(store, &request).await })
+                },
+            )
             .await?;
         Ok(Response::new(to_proto::publish_stream_response(response)))
     }
@@ -75,9 +85,14 @@ impl pb::stream_server::Stream for StreamService {
         // A stream runs until Grafana cancels it: no deadline, but it ends
         // when the host shuts down.
         let call = async move {
-            let run = runtime.call::<streaming::GuestIndices, _>("RunStream", outbox, None, |guest, store| {
-                Box::pin(async move { guest.call_run_stream(store, &request).await })
-            });
+            let run = runtime.call::<streaming::GuestIndices, _>(
+                "RunStream",
+                outbox,
+                None,
+                |guest, store| {
+                    Box::pin(async move { guest.call_run_stream(store, &request).await })
+                },
+            );
             tokio::select! {
                 outcome = run => outcome,
                 () = shutdown.cancelled() => Ok(()),
@@ -95,7 +110,11 @@ impl Forward<Vec<u8>, pb::StreamPacket> for Packets {
         Some(Ok(to_proto::stream_packet(data)))
     }
 
-    fn finish(self, outcome: Result<(), CallError>, _sent: usize) -> Option<Result<pb::StreamPacket, Status>> {
+    fn finish(
+        self,
+        outcome: Result<(), CallError>,
+        _sent: usize,
+    ) -> Option<Result<pb::StreamPacket, Status>> {
         outcome.err().map(|err| Err(err.into()))
     }
 }

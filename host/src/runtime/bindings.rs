@@ -5,6 +5,7 @@ wasmtime::component::bindgen!({
     world: "grafana:plugin/plugin",
     imports: { default: async },
     exports: { default: async },
+    additional_derives: [PartialEq],
 });
 
 pub use exports::grafana::plugin as handlers;

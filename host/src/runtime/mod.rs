@@ -122,7 +122,9 @@ impl Runtime {
                 exports = ?p.exports.names(),
                 "plugin component loaded"
             ),
-            Err(err) => tracing::error!(error = %err, "plugin component failed to load; every call will fail until it is fixed"),
+            Err(err) => {
+                tracing::error!(error = %err, "plugin component failed to load; every call will fail until it is fixed")
+            }
         }
         Ok(Self {
             engine,
@@ -146,8 +148,15 @@ impl Runtime {
     /// # Errors
     /// [`CallError::NotLoaded`] without a component, [`CallError::Trap`]
     /// when instantiation fails (e.g. the guest's start-up traps).
-    pub async fn instantiate(&self, rpc: &'static str, outbox: Outbox) -> Result<Instance, CallError> {
-        let plugin = self.plugin.as_ref().map_err(|err| CallError::NotLoaded(err.clone()))?;
+    pub async fn instantiate(
+        &self,
+        rpc: &'static str,
+        outbox: Outbox,
+    ) -> Result<Instance, CallError> {
+        let plugin = self
+            .plugin
+            .as_ref()
+            .map_err(|err| CallError::NotLoaded(err.clone()))?;
         let mut state = GuestState::new(self.settings.plugin_id.clone(), self.settings.max_memory);
         state.outbox = outbox;
         let mut store = Store::new(&self.engine, state);
@@ -183,7 +192,8 @@ impl Runtime {
     ) -> Result<R, CallError> {
         let mut instance = self.instantiate(rpc, outbox).await?;
         let guest = instance.handlers::<F>()?;
-        self.guard(rpc, limit, call(&guest, &mut instance.store)).await
+        self.guard(rpc, limit, call(&guest, &mut instance.store))
+            .await
     }
 
     /// Runs a guest call under `limit` and sorts its outcome into the
@@ -195,13 +205,15 @@ impl Runtime {
         call: impl Future<Output = wasmtime::Result<Result<T, HandlerError>>>,
     ) -> Result<T, CallError> {
         let outcome = match limit {
-            Some(limit) => tokio::time::timeout(limit, call).await.map_err(|_| {
-                CallError::Timeout {
-                    plugin: self.settings.plugin_id.clone(),
-                    rpc,
-                    limit,
-                }
-            })?,
+            Some(limit) => {
+                tokio::time::timeout(limit, call)
+                    .await
+                    .map_err(|_| CallError::Timeout {
+                        plugin: self.settings.plugin_id.clone(),
+                        rpc,
+                        limit,
+                    })?
+            }
             None => call.await,
         };
         match outcome {

@@ -39,7 +39,9 @@ pub enum LoadError {
         cause: wasmtime::Error,
     },
     /// The component exports none of the handler interfaces.
-    #[error("{path} exports no grafana:plugin handler interface (is it built for the grafana:plugin/plugin world?)")]
+    #[error(
+        "{path} exports no grafana:plugin handler interface (is it built for the grafana:plugin/plugin world?)"
+    )]
     NoHandlers {
         /// The component file.
         path: PathBuf,
@@ -155,7 +157,10 @@ impl Plugin {
             pre,
             exports,
         };
-        plugin.check_signatures(engine, probe_state).await.map_err(contract)?;
+        plugin
+            .check_signatures(engine, probe_state)
+            .await
+            .map_err(contract)?;
         Ok(Arc::new(plugin))
     }
 
@@ -173,7 +178,15 @@ impl Plugin {
                 }
             )*};
         }
-        load_each!(data, chunked_data, resource, diagnostics, streaming, admission, conversion);
+        load_each!(
+            data,
+            chunked_data,
+            resource,
+            diagnostics,
+            streaming,
+            admission,
+            conversion
+        );
         Ok(())
     }
 }
@@ -213,4 +226,12 @@ macro_rules! impl_family {
     )*};
 }
 
-impl_family!(data, chunked_data, resource, diagnostics, streaming, admission, conversion);
+impl_family!(
+    data,
+    chunked_data,
+    resource,
+    diagnostics,
+    streaming,
+    admission,
+    conversion
+);

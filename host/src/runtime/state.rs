@@ -88,7 +88,11 @@ impl log::Host for GuestState {
 }
 
 /// Sends `message` on the call's channel, waiting while the reader is slow.
-async fn send_to<T>(sender: Option<&mpsc::Sender<T>>, message: T, what: &str) -> Result<(), SendError> {
+async fn send_to<T>(
+    sender: Option<&mpsc::Sender<T>>,
+    message: T,
+    what: &str,
+) -> Result<(), SendError> {
     let Some(sender) = sender else {
         return Err(SendError::Invalid(format!("no {what} is in progress")));
     };
@@ -106,7 +110,9 @@ impl stream_sender::Host for GuestState {
         // Grafana rejects a packet that is not JSON and restarts the stream;
         // telling the guest right away is more useful.
         if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(&data) {
-            return Err(SendError::Invalid(format!("stream packet is not valid JSON: {err}")));
+            return Err(SendError::Invalid(format!(
+                "stream packet is not valid JSON: {err}"
+            )));
         }
         send_to(self.outbox.stream.as_ref(), data, "stream").await
     }

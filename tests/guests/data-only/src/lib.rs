@@ -28,7 +28,11 @@ impl Guest for DataOnly {
             if String::from_utf8_lossy(&query.json).contains("\"panic\"") {
                 panic!("query {} asked to panic", query.ref_id);
             }
-            log::log(log::Level::Warn, "raw query", &[("refId".into(), query.ref_id.clone())]);
+            log::log(
+                log::Level::Warn,
+                "raw query",
+                &[("refId".into(), query.ref_id.clone())],
+            );
             let frame = Frame {
                 name: "raw".into(),
                 ref_id: String::new(),
