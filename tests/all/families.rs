@@ -3,7 +3,6 @@
 //! plugin without that handler. Its traps become clean gRPC errors.
 
 use grafana_wasm_proto::pluginv2 as pb;
-use tokio_stream::StreamExt;
 use tonic::Code;
 
 use crate::support::*;
@@ -41,16 +40,7 @@ async fn a_component_without_most_families_loads_and_answers_like_the_go_sdk() {
         .resource()
         .call_resource(pb::CallResourceRequest::default())
         .await;
-    let code = match resource {
-        Ok(stream) => stream
-            .into_inner()
-            .next()
-            .await
-            .unwrap()
-            .unwrap_err()
-            .code(),
-        Err(status) => status.code(),
-    };
+    let code = streamed_error_code(resource).await;
     assert_eq!(code, Code::Unimplemented, "Grafana answers 404 for this");
 
     let subscribe = plugin
@@ -67,16 +57,7 @@ async fn a_component_without_most_families_loads_and_answers_like_the_go_sdk() {
         .stream()
         .run_stream(pb::RunStreamRequest::default())
         .await;
-    let code = match run {
-        Ok(stream) => stream
-            .into_inner()
-            .next()
-            .await
-            .unwrap()
-            .unwrap_err()
-            .code(),
-        Err(status) => status.code(),
-    };
+    let code = streamed_error_code(run).await;
     assert_eq!(code, Code::Unimplemented);
     let admission = plugin
         .admission()

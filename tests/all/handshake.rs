@@ -130,11 +130,7 @@ async fn shutdown_ends_running_streams_and_exits_promptly() {
     let plugin = launch(RANDOM_WALK).await;
     let mut stream = plugin
         .stream()
-        .run_stream(pb::RunStreamRequest {
-            plugin_context: Some(context()),
-            path: "walk".into(),
-            ..Default::default()
-        })
+        .run_stream(run_stream_request("walk"))
         .await
         .unwrap()
         .into_inner();

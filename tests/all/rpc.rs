@@ -198,11 +198,7 @@ async fn streams_subscribe_publish_and_run_until_cancelled() {
 
     let mut packets = plugin
         .stream()
-        .run_stream(pb::RunStreamRequest {
-            plugin_context: Some(context()),
-            path: "walk".into(),
-            ..Default::default()
-        })
+        .run_stream(run_stream_request("walk"))
         .await
         .unwrap()
         .into_inner();

@@ -99,3 +99,27 @@ pub fn log_entries(plugin: &PluginProcess) -> Vec<serde_json::Value> {
         })
         .collect()
 }
+
+/// The status code of a server-streamed call that fails, whether the error
+/// comes with the response headers or as the stream's first item.
+pub async fn streamed_error_code<T>(
+    call: Result<tonic::Response<tonic::Streaming<T>>, tonic::Status>,
+) -> tonic::Code {
+    use tokio_stream::StreamExt;
+    match call {
+        Ok(stream) => match stream.into_inner().next().await {
+            Some(Err(status)) => status.code(),
+            other => panic!("expected an error, got {:?}", other.map(|r| r.is_ok())),
+        },
+        Err(status) => status.code(),
+    }
+}
+
+/// A RunStream request for `path` in the test context.
+pub fn run_stream_request(path: &str) -> pb::RunStreamRequest {
+    pb::RunStreamRequest {
+        plugin_context: Some(context()),
+        path: path.into(),
+        ..Default::default()
+    }
+}

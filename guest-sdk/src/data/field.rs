@@ -207,7 +207,7 @@ impl Field {
             values,
             nullable,
             validity,
-            labels: self.labels.into_iter().collect(),
+            labels: (!self.labels.is_empty()).then(|| self.labels.into_iter().collect()),
             config: self.config.map(|c| c.to_string()),
         }
     }

@@ -1,12 +1,23 @@
-//! Data frames as Grafana reads them: the guest's columnar frames encoded as
-//! Arrow IPC files with the schema metadata grafana-plugin-sdk-go writes
-//! (protocol.md §4).
+//! Data frames as Grafana reads them (protocol.md §4): the guest's columnar
+//! frames encoded as Arrow IPC files with the schema metadata
+//! grafana-plugin-sdk-go writes, or as Frame JSON; and decoded back from
+//! both, so round trips can be checked and tools can show frames.
 
-mod arrow;
+mod from_arrow;
+mod from_json;
+mod to_arrow;
+mod to_json;
 
-pub use arrow::to_arrow;
+pub use from_arrow::from_arrow;
+pub use from_json::{frame_from_value, from_json};
+pub use to_arrow::to_arrow;
+pub use to_json::{Include, to_json};
 
-/// Why a guest frame cannot be sent to Grafana.
+use serde_json::Value;
+
+use crate::runtime::bindings::frames::{Frame, Values};
+
+/// Why a frame cannot be encoded or decoded.
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
     /// A field's length differs from the frame's first field.
@@ -35,7 +46,77 @@ pub enum FrameError {
         /// What is wrong.
         reason: String,
     },
+    /// Frame JSON that is not a frame.
+    #[error("invalid frame JSON: {0}")]
+    Json(String),
     /// Arrow rejected the data or failed to write it.
     #[error("arrow encoding failed: {0}")]
     Arrow(#[from] ::arrow_schema::ArrowError),
 }
+
+/// Number of values in a column.
+pub fn values_len(values: &Values) -> usize {
+    match values {
+        Values::Int8(v) => v.len(),
+        Values::Int16(v) => v.len(),
+        Values::Int32(v) => v.len(),
+        Values::Int64(v) => v.len(),
+        Values::Uint8(v) => v.len(),
+        Values::Uint16(v) => v.len(),
+        Values::Uint32(v) => v.len(),
+        Values::Uint64(v) => v.len(),
+        Values::Float32(v) => v.len(),
+        Values::Float64(v) => v.len(),
+        Values::Bool(v) => v.len(),
+        Values::Time(v) => v.len(),
+        Values::Enum(v) => v.len(),
+        Values::String(v) | Values::Json(v) => v.offsets.len().saturating_sub(1),
+    }
+}
+
+/// The frame's row count, after checking that every field has it.
+///
+/// # Errors
+/// [`FrameError::LengthMismatch`] naming the first field that differs.
+pub fn rows_of(frame: &Frame) -> Result<usize, FrameError> {
+    let rows = frame.fields.first().map_or(0, |f| values_len(&f.values));
+    for field in &frame.fields {
+        let got = values_len(&field.values);
+        if got != rows {
+            return Err(FrameError::LengthMismatch {
+                field: field.name.clone(),
+                expected: rows,
+                got,
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// Meta and config must be JSON objects: Grafana unmarshals them into
+/// structs and fails the whole response otherwise.
+fn check_object(what: &str, json: &str) -> Result<(), FrameError> {
+    let invalid = |reason: String| FrameError::InvalidMetadata {
+        what: what.to_owned(),
+        reason,
+    };
+    match serde_json::from_str::<Value>(json) {
+        Ok(Value::Object(_)) => Ok(()),
+        Ok(other) => Err(invalid(format!("got {}", json_kind(&other)))),
+        Err(err) => Err(invalid(err.to_string())),
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod golden_tests;

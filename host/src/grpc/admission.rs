@@ -7,9 +7,9 @@ use grafana_wasm_proto::pluginv2 as pb;
 use tonic::{Request, Response, Status};
 
 use crate::convert::{from_proto, to_proto};
+use crate::runtime::Runtime;
 use crate::runtime::bindings::handlers::admission;
 use crate::runtime::bindings::types::AdmissionRequest;
-use crate::runtime::{Outbox, Runtime};
 
 /// Serves the `AdmissionControl` service.
 pub struct AdmissionService {
@@ -36,17 +36,11 @@ impl pb::admission_control_server::AdmissionControl for AdmissionService {
         request: Request<pb::AdmissionRequest>,
     ) -> Result<Response<pb::ValidationResponse>, Status> {
         let request = admission_request(request.into_inner())?;
-        let limit = Some(self.runtime.call_timeout());
         let response = self
             .runtime
-            .call::<admission::GuestIndices, _>(
-                "ValidateAdmission",
-                Outbox::default(),
-                limit,
-                |guest, store| {
-                    Box::pin(async move { guest.call_validate_admission(store, &request).await })
-                },
-            )
+            .unary::<admission::GuestIndices, _>("ValidateAdmission", |guest, store| {
+                Box::pin(async move { guest.call_validate_admission(store, &request).await })
+            })
             .await?;
         Ok(Response::new(to_proto::validation_response(response)))
     }
@@ -56,17 +50,11 @@ impl pb::admission_control_server::AdmissionControl for AdmissionService {
         request: Request<pb::AdmissionRequest>,
     ) -> Result<Response<pb::MutationResponse>, Status> {
         let request = admission_request(request.into_inner())?;
-        let limit = Some(self.runtime.call_timeout());
         let response = self
             .runtime
-            .call::<admission::GuestIndices, _>(
-                "MutateAdmission",
-                Outbox::default(),
-                limit,
-                |guest, store| {
-                    Box::pin(async move { guest.call_mutate_admission(store, &request).await })
-                },
-            )
+            .unary::<admission::GuestIndices, _>("MutateAdmission", |guest, store| {
+                Box::pin(async move { guest.call_mutate_admission(store, &request).await })
+            })
             .await?;
         Ok(Response::new(to_proto::mutation_response(response)))
     }

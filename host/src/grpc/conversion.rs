@@ -7,8 +7,8 @@ use grafana_wasm_proto::pluginv2 as pb;
 use tonic::{Request, Response, Status};
 
 use crate::convert::{from_proto, to_proto};
+use crate::runtime::Runtime;
 use crate::runtime::bindings::handlers::conversion;
-use crate::runtime::{Outbox, Runtime};
 
 /// Serves the `ResourceConversion` service.
 pub struct ConversionService {
@@ -29,17 +29,11 @@ impl pb::resource_conversion_server::ResourceConversion for ConversionService {
         request: Request<pb::ConversionRequest>,
     ) -> Result<Response<pb::ConversionResponse>, Status> {
         let request = from_proto::conversion_request(request.into_inner());
-        let limit = Some(self.runtime.call_timeout());
         let response = self
             .runtime
-            .call::<conversion::GuestIndices, _>(
-                "ConvertObjects",
-                Outbox::default(),
-                limit,
-                |guest, store| {
-                    Box::pin(async move { guest.call_convert_objects(store, &request).await })
-                },
-            )
+            .unary::<conversion::GuestIndices, _>("ConvertObjects", |guest, store| {
+                Box::pin(async move { guest.call_convert_objects(store, &request).await })
+            })
             .await?;
         Ok(Response::new(to_proto::conversion_response(response)))
     }

@@ -31,10 +31,9 @@ impl pb::data_server::Data for DataService {
         request: Request<pb::QueryDataRequest>,
     ) -> Result<Response<pb::QueryDataResponse>, Status> {
         let request = from_proto::query_data_request(request.into_inner());
-        let limit = Some(self.runtime.call_timeout());
         let response = self
             .runtime
-            .call::<data::GuestIndices, _>("QueryData", Outbox::default(), limit, |guest, store| {
+            .unary::<data::GuestIndices, _>("QueryData", |guest, store| {
                 Box::pin(async move { guest.call_query_data(store, &request).await })
             })
             .await?;

@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 
 use crate::convert::{from_proto, to_proto};
 use crate::runtime::bindings::handlers::diagnostics;
-use crate::runtime::{CallError, Outbox, Runtime};
+use crate::runtime::{CallError, Runtime};
 
 /// Serves the `Diagnostics` service.
 pub struct DiagnosticsService {
@@ -28,17 +28,11 @@ impl pb::diagnostics_server::Diagnostics for DiagnosticsService {
         request: Request<pb::CheckHealthRequest>,
     ) -> Result<Response<pb::CheckHealthResponse>, Status> {
         let request = from_proto::check_health_request(request.into_inner());
-        let limit = Some(self.runtime.call_timeout());
         let result = self
             .runtime
-            .call::<diagnostics::GuestIndices, _>(
-                "CheckHealth",
-                Outbox::default(),
-                limit,
-                |guest, store| {
-                    Box::pin(async move { guest.call_check_health(store, &request).await })
-                },
-            )
+            .unary::<diagnostics::GuestIndices, _>("CheckHealth", |guest, store| {
+                Box::pin(async move { guest.call_check_health(store, &request).await })
+            })
             .await;
         match result {
             Ok(result) => Ok(Response::new(to_proto::check_health_result(result))),
@@ -56,17 +50,11 @@ impl pb::diagnostics_server::Diagnostics for DiagnosticsService {
         request: Request<pb::CollectMetricsRequest>,
     ) -> Result<Response<pb::CollectMetricsResponse>, Status> {
         let request = from_proto::collect_metrics_request(request.into_inner());
-        let limit = Some(self.runtime.call_timeout());
         let result = self
             .runtime
-            .call::<diagnostics::GuestIndices, _>(
-                "CollectMetrics",
-                Outbox::default(),
-                limit,
-                |guest, store| {
-                    Box::pin(async move { guest.call_collect_metrics(store, &request).await })
-                },
-            )
+            .unary::<diagnostics::GuestIndices, _>("CollectMetrics", |guest, store| {
+                Box::pin(async move { guest.call_collect_metrics(store, &request).await })
+            })
             .await;
         match result {
             Ok(result) => Ok(Response::new(to_proto::collect_metrics_result(result))),

@@ -33,17 +33,11 @@ impl pb::stream_server::Stream for StreamService {
         request: Request<pb::SubscribeStreamRequest>,
     ) -> Result<Response<pb::SubscribeStreamResponse>, Status> {
         let request = from_proto::subscribe_stream_request(request.into_inner());
-        let limit = Some(self.runtime.call_timeout());
         let response = self
             .runtime
-            .call::<streaming::GuestIndices, _>(
-                "SubscribeStream",
-                Outbox::default(),
-                limit,
-                |guest, store| {
-                    Box::pin(async move { guest.call_subscribe_stream(store, &request).await })
-                },
-            )
+            .unary::<streaming::GuestIndices, _>("SubscribeStream", |guest, store| {
+                Box::pin(async move { guest.call_subscribe_stream(store, &request).await })
+            })
             .await?;
         Ok(Response::new(to_proto::subscribe_stream_response(response)))
     }
@@ -53,17 +47,11 @@ impl pb::stream_server::Stream for StreamService {
         request: Request<pb::PublishStreamRequest>,
     ) -> Result<Response<pb::PublishStreamResponse>, Status> {
         let request = from_proto::publish_stream_request(request.into_inner());
-        let limit = Some(self.runtime.call_timeout());
         let response = self
             .runtime
-            .call::<streaming::GuestIndices, _>(
-                "PublishStream",
-                Outbox::default(),
-                limit,
-                |guest, store| {
-                    Box::pin(async move { guest.call_publish_stream(store, &request).await })
-                },
-            )
+            .unary::<streaming::GuestIndices, _>("PublishStream", |guest, store| {
+                Box::pin(async move { guest.call_publish_stream(store, &request).await })
+            })
             .await?;
         Ok(Response::new(to_proto::publish_stream_response(response)))
     }

@@ -196,6 +196,19 @@ impl Runtime {
             .await
     }
 
+    /// [`Runtime::call`] for a unary RPC: no outbox, the unary deadline.
+    ///
+    /// # Errors
+    /// Every [`CallError`].
+    pub async fn unary<F: Family, R>(
+        &self,
+        rpc: &'static str,
+        call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>,
+    ) -> Result<R, CallError> {
+        let limit = Some(self.settings.call_timeout);
+        self.call::<F, R>(rpc, Outbox::default(), limit, call).await
+    }
+
     /// Runs a guest call under `limit` and sorts its outcome into the
     /// call's result or a [`CallError`].
     pub async fn guard<T>(

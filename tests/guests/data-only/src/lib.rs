@@ -42,7 +42,7 @@ impl Guest for DataOnly {
                     values: Values::Int64(vec![1, 2, 3]),
                     nullable: false,
                     validity: Vec::new(),
-                    labels: Vec::new(),
+                    labels: None,
                     config: None,
                 }],
             };

@@ -20,7 +20,7 @@ use arrow_ipc::writer::FileWriter;
 use arrow_schema::{Field, Schema};
 use serde_json::{Map, Value};
 
-use super::FrameError;
+use super::{FrameError, check_object, rows_of};
 use crate::runtime::bindings::frames::{Field as WitField, Frame, Values, VarBytes};
 
 /// Encodes `frame` as an Arrow IPC file. `fallback_ref_id` (the response's
@@ -29,7 +29,7 @@ use crate::runtime::bindings::frames::{Field as WitField, Frame, Values, VarByte
 /// # Errors
 /// A [`FrameError`] naming the field or metadata at fault.
 pub fn to_arrow(frame: Frame, fallback_ref_id: &str) -> Result<Vec<u8>, FrameError> {
-    let rows = frame.fields.first().map_or(0, |f| values_len(&f.values));
+    let rows = rows_of(&frame)?;
     let mut fields = Vec::with_capacity(frame.fields.len());
     let mut columns = Vec::with_capacity(frame.fields.len());
     for field in frame.fields {
@@ -62,25 +62,6 @@ pub fn to_arrow(frame: Frame, fallback_ref_id: &str) -> Result<Vec<u8>, FrameErr
     Ok(writer.into_inner()?)
 }
 
-fn values_len(values: &Values) -> usize {
-    match values {
-        Values::Int8(v) => v.len(),
-        Values::Int16(v) => v.len(),
-        Values::Int32(v) => v.len(),
-        Values::Int64(v) => v.len(),
-        Values::Uint8(v) => v.len(),
-        Values::Uint16(v) => v.len(),
-        Values::Uint32(v) => v.len(),
-        Values::Uint64(v) => v.len(),
-        Values::Float32(v) => v.len(),
-        Values::Float64(v) => v.len(),
-        Values::Bool(v) => v.len(),
-        Values::Time(v) => v.len(),
-        Values::Enum(v) => v.len(),
-        Values::String(v) | Values::Json(v) => v.offsets.len().saturating_sub(1),
-    }
-}
-
 /// The Grafana type name stored as the field's `tstype` metadata.
 fn ts_type(values: &Values) -> &'static str {
     match values {
@@ -98,19 +79,10 @@ fn encode_field(field: WitField, rows: usize) -> Result<(Field, ArrayRef), Frame
         field: field.name.clone(),
         reason,
     };
-    let len = values_len(&field.values);
-    if len != rows {
-        return Err(FrameError::LengthMismatch {
-            field: field.name,
-            expected: rows,
-            got: len,
-        });
-    }
     let nulls = validity(field.validity, rows, field.nullable).map_err(invalid)?;
     let mut metadata = HashMap::from([("tstype".to_owned(), ts_type(&field.values).to_owned())]);
-    if !field.labels.is_empty() {
-        let labels: Map<String, Value> = field
-            .labels
+    if let Some(labels) = field.labels {
+        let labels: Map<String, Value> = labels
             .into_iter()
             .map(|(k, v)| (k, Value::String(v)))
             .collect();
@@ -226,31 +198,6 @@ fn check_json_values(array: &BinaryArray) -> Result<(), String> {
     Ok(())
 }
 
-fn check_object(what: &str, json: &str) -> Result<(), FrameError> {
-    match serde_json::from_str::<Value>(json) {
-        Ok(Value::Object(_)) => Ok(()),
-        Ok(other) => Err(FrameError::InvalidMetadata {
-            what: what.to_owned(),
-            reason: format!("got {}", json_kind(&other)),
-        }),
-        Err(err) => Err(FrameError::InvalidMetadata {
-            what: what.to_owned(),
-            reason: err.to_string(),
-        }),
-    }
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use arrow_array::cast::AsArray;
@@ -266,7 +213,7 @@ mod tests {
             values,
             nullable: false,
             validity: Vec::new(),
-            labels: Vec::new(),
+            labels: None,
             config: None,
         }
     }
@@ -337,7 +284,7 @@ mod tests {
         let mut value = field("value", Values::Float64(vec![1.0, 0.0, 3.0]));
         value.nullable = true;
         value.validity = vec![0b101];
-        value.labels = vec![("host".into(), "a".into())];
+        value.labels = Some(vec![("host".into(), "a".into())]);
         value.config = Some(r#"{"unit":"ms"}"#.into());
         let mut f = frame(vec![value, field("level", Values::Enum(vec![0, 1, 0]))]);
         f.meta = Some(r#"{"executedQueryString":"q"}"#.into());

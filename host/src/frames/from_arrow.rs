@@ -1,0 +1,153 @@
+//! Arrow IPC file -> frame, reading what Grafana's SDKs write (both the
+//! v0.97-era files with a `name` field key and current ones with `tstype`),
+//! so that frames can be checked by round trip and shown by tools.
+
+use std::io::Cursor;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
+};
+use arrow_array::{Array, ArrowPrimitiveType, RecordBatch};
+use arrow_ipc::reader::FileReader;
+use arrow_schema::{DataType, Field as ArrowField, TimeUnit};
+use serde_json::Value;
+
+use super::FrameError;
+use crate::runtime::bindings::frames::{Field, Frame, Values, VarBytes};
+
+/// Decodes one Arrow IPC file (one frame; several record batches are
+/// concatenated, as Grafana's reader does).
+///
+/// # Errors
+/// When the bytes are not an Arrow file, or hold a type Grafana cannot read.
+pub fn from_arrow(bytes: &[u8]) -> Result<Frame, FrameError> {
+    let reader = FileReader::try_new(Cursor::new(bytes), None)?;
+    let schema = reader.schema();
+    let batches = reader.collect::<Result<Vec<RecordBatch>, _>>()?;
+    let batch = arrow_select::concat::concat_batches(&schema, &batches)?;
+    let metadata = schema.metadata();
+    let fields = schema
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .map(|(field, column)| field_from_arrow(field, column.as_ref()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Frame {
+        name: metadata.get("name").cloned().unwrap_or_default(),
+        ref_id: metadata.get("refId").cloned().unwrap_or_default(),
+        meta: metadata.get("meta").cloned(),
+        fields,
+    })
+}
+
+fn field_from_arrow(field: &ArrowField, column: &dyn Array) -> Result<Field, FrameError> {
+    let metadata = field.metadata();
+    let is_enum = metadata.get("tstype").is_some_and(|t| t == "enum");
+    let values = values_from_arrow(column, is_enum).map_err(|reason| FrameError::InvalidField {
+        field: field.name().clone(),
+        reason,
+    })?;
+    let labels = match metadata.get("labels") {
+        Some(json) => {
+            Some(
+                labels_from_json(json).map_err(|reason| FrameError::InvalidMetadata {
+                    what: format!("labels of field {:?}", field.name()),
+                    reason,
+                })?,
+            )
+        }
+        None => None,
+    };
+    let validity = match column.nulls() {
+        Some(nulls) if nulls.null_count() > 0 => nulls.inner().sliced().to_vec(),
+        _ => Vec::new(),
+    };
+    Ok(Field {
+        name: field.name().clone(),
+        values,
+        nullable: field.is_nullable(),
+        validity,
+        labels,
+        config: metadata.get("config").cloned(),
+    })
+}
+
+/// Labels are a JSON object of strings; sorted by key.
+fn labels_from_json(json: &str) -> Result<Vec<(String, String)>, String> {
+    match serde_json::from_str::<Value>(json).map_err(|e| e.to_string())? {
+        Value::Object(map) => map
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k, s)),
+                other => Err(format!("label {k:?} is not a string: {other}")),
+            })
+            .collect(),
+        other => Err(format!("not an object: {other}")),
+    }
+}
+
+fn primitive<T: ArrowPrimitiveType>(column: &dyn Array) -> Vec<T::Native> {
+    column.as_primitive::<T>().values().to_vec()
+}
+
+/// Rebased offsets and the bytes they cover.
+fn var_bytes(offsets: &[i32], data: &[u8]) -> VarBytes {
+    let first = offsets.first().copied().unwrap_or(0);
+    let last = offsets.last().copied().unwrap_or(0);
+    VarBytes {
+        offsets: offsets.iter().map(|o| (o - first) as u32).collect(),
+        data: data[first as usize..last as usize].to_vec(),
+    }
+}
+
+fn values_from_arrow(column: &dyn Array, is_enum: bool) -> Result<Values, String> {
+    Ok(match column.data_type() {
+        DataType::Int8 => Values::Int8(primitive::<Int8Type>(column)),
+        DataType::Int16 => Values::Int16(primitive::<Int16Type>(column)),
+        DataType::Int32 => Values::Int32(primitive::<Int32Type>(column)),
+        DataType::Int64 => Values::Int64(primitive::<Int64Type>(column)),
+        DataType::UInt8 => Values::Uint8(primitive::<UInt8Type>(column)),
+        DataType::UInt16 if is_enum => Values::Enum(primitive::<UInt16Type>(column)),
+        DataType::UInt16 => Values::Uint16(primitive::<UInt16Type>(column)),
+        DataType::UInt32 => Values::Uint32(primitive::<UInt32Type>(column)),
+        DataType::UInt64 => Values::Uint64(primitive::<UInt64Type>(column)),
+        DataType::Float32 => Values::Float32(primitive::<Float32Type>(column)),
+        DataType::Float64 => Values::Float64(primitive::<Float64Type>(column)),
+        DataType::Boolean => Values::Bool(column.as_boolean().values().iter().collect()),
+        // Grafana reads every timestamp unit as nanoseconds; so do we.
+        DataType::Timestamp(unit, _) => Values::Time(match unit {
+            TimeUnit::Second => primitive::<TimestampSecondType>(column),
+            TimeUnit::Millisecond => primitive::<TimestampMillisecondType>(column),
+            TimeUnit::Microsecond => primitive::<TimestampMicrosecondType>(column),
+            TimeUnit::Nanosecond => primitive::<TimestampNanosecondType>(column),
+        }),
+        DataType::Utf8 => {
+            let strings = column.as_string::<i32>();
+            Values::String(var_bytes(strings.value_offsets(), strings.values()))
+        }
+        DataType::Utf8View => {
+            let strings = column.as_string_view();
+            let mut offsets = vec![0u32];
+            let mut data = Vec::new();
+            for i in 0..strings.len() {
+                if strings.is_valid(i) {
+                    data.extend_from_slice(strings.value(i).as_bytes());
+                }
+                offsets.push(data.len() as u32);
+            }
+            Values::String(VarBytes { offsets, data })
+        }
+        DataType::Binary => {
+            let binary = column.as_binary::<i32>();
+            Values::Json(var_bytes(binary.value_offsets(), binary.values()))
+        }
+        other => {
+            return Err(format!(
+                "unsupported conversion from arrow to sdk type for arrow type {other}"
+            ));
+        }
+    })
+}
