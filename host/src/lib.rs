@@ -7,6 +7,7 @@
 //! go-plugin's start-up contract, [`logging`] its stderr log format, and
 //! [`client`] the Grafana side of it (for tests and the `demo` command).
 
+pub mod api_json;
 pub mod cli;
 pub mod client;
 pub mod convert;

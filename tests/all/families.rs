@@ -107,3 +107,38 @@ async fn a_trap_becomes_an_error_naming_plugin_rpc_and_cause_and_the_next_call_w
         && e["pluginId"] == "data_only"));
     plugin.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_invalid_frame_fails_its_own_query_and_siblings_still_answer() {
+    let plugin = launch(DATA_ONLY).await;
+    for (bad, reason) in [
+        ("lengths", "has 1 rows, expected 3"),
+        ("json", "row 2 is not valid JSON"),
+        ("arrow", "arrow"),
+    ] {
+        let response = plugin
+            .data()
+            .query_data(query_request(vec![
+                query("A", &format!(r#"{{"bad":"{bad}"}}"#), 1_000),
+                query("B", "{}", 1_000),
+            ]))
+            .await
+            .expect("the request as a whole succeeds")
+            .into_inner();
+        let a = &response.responses["A"];
+        assert!(a.frames.is_empty(), "{bad}");
+        assert_eq!(
+            (a.status, a.error_source.as_str()),
+            (500, "plugin"),
+            "{bad}"
+        );
+        assert!(a.error.contains(reason), "{bad}: {}", a.error);
+        let b = &response.responses["B"];
+        assert_eq!(
+            (b.status, b.frames.len()),
+            (200, 1),
+            "{bad}: the sibling answers"
+        );
+    }
+    plugin.shutdown().await.unwrap();
+}

@@ -268,3 +268,27 @@ async fn handlers_the_sdk_plugin_left_out_answer_like_the_go_sdk() {
     assert!(chunks.next().await.is_none());
     plugin.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn query_data_honours_the_json_frame_format() {
+    let plugin = launch(RANDOM_WALK).await;
+    let mut request = query_request(vec![query("A", r#"{"points":2}"#, TO_MS)]);
+    request.format = pb::DataFrameFormat::Json.into();
+    let response = plugin
+        .data()
+        .query_data(request)
+        .await
+        .unwrap()
+        .into_inner();
+    let a = &response.responses["A"];
+    assert_eq!(a.format(), pb::DataFrameFormat::Json);
+    let frame: serde_json::Value = serde_json::from_slice(&a.frames[0]).expect("Frame JSON");
+    assert_eq!(frame["schema"]["refId"], "A");
+    assert_eq!(
+        frame["schema"]["fields"][0]["typeInfo"]["frame"],
+        "time.Time"
+    );
+    assert_eq!(frame["data"]["values"][0][1], TO_MS);
+    assert_eq!(frame["data"]["values"][1], serde_json::json!([0.0, 0.5]));
+    plugin.shutdown().await.unwrap();
+}

@@ -428,32 +428,30 @@ fn answers_keep_every_field() {
     );
 }
 
+fn arrow_response(response: wit::DataResponse) -> pb::DataResponse {
+    to_proto::data_response("A", response, wit::FrameFormat::Arrow)
+}
+
 #[test]
 fn data_responses_get_grafanas_status_and_error_source() {
-    let ok = to_proto::data_response(
-        "A",
-        wit::DataResponse {
-            frames: vec![],
-            error: None,
-            status: None,
-        },
-    );
+    let ok = arrow_response(wit::DataResponse {
+        frames: vec![],
+        error: None,
+        status: None,
+    });
     assert_eq!(
         (ok.status, ok.error.as_str(), ok.error_source.as_str()),
         (200, "", "")
     );
 
-    let failed = to_proto::data_response(
-        "A",
-        wit::DataResponse {
-            frames: vec![],
-            error: Some(wit::PluginError {
-                message: "upstream down".into(),
-                source: wit::ErrorSource::Downstream,
-            }),
-            status: None,
-        },
-    );
+    let failed = arrow_response(wit::DataResponse {
+        frames: vec![],
+        error: Some(wit::PluginError {
+            message: "upstream down".into(),
+            source: wit::ErrorSource::Downstream,
+        }),
+        status: None,
+    });
     assert_eq!(
         (
             failed.status,
@@ -463,23 +461,17 @@ fn data_responses_get_grafanas_status_and_error_source() {
         (500, "upstream down", "downstream")
     );
 
-    let explicit = to_proto::data_response(
-        "A",
-        wit::DataResponse {
-            frames: vec![],
-            error: None,
-            status: Some(206),
-        },
-    );
+    let explicit = arrow_response(wit::DataResponse {
+        frames: vec![],
+        error: None,
+        status: Some(206),
+    });
     assert_eq!(explicit.status, 206);
-    let invalid = to_proto::data_response(
-        "A",
-        wit::DataResponse {
-            frames: vec![],
-            error: None,
-            status: Some(42),
-        },
-    );
+    let invalid = arrow_response(wit::DataResponse {
+        frames: vec![],
+        error: None,
+        status: Some(42),
+    });
     assert_eq!(
         invalid.status, 500,
         "Grafana turns a status outside 100-599 into 500"

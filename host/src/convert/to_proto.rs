@@ -29,12 +29,39 @@ pub fn data_status(status: Option<u16>, has_error: bool) -> i32 {
     }
 }
 
-/// One frame as the bytes Grafana decodes: Arrow IPC file, encoded here or
-/// passed through from the guest.
-pub fn frame(frame: FrameData, ref_id: &str) -> Result<Vec<u8>, frames::FrameError> {
-    match frame {
-        FrameData::Columnar(frame) => frames::to_arrow(frame, ref_id),
-        FrameData::ArrowIpc(bytes) => Ok(bytes),
+/// The wire value of a frame format.
+pub fn frame_format(format: wit::FrameFormat) -> i32 {
+    match format {
+        wit::FrameFormat::Arrow => pb::DataFrameFormat::Arrow.into(),
+        wit::FrameFormat::Json => pb::DataFrameFormat::Json.into(),
+    }
+}
+
+/// One frame as the bytes Grafana decodes, in the format it asked for: an
+/// Arrow IPC file (encoded here, or passed through from the guest) or Frame
+/// JSON (`include` says which parts). `ref_id` fills in a missing refId.
+pub fn frame(
+    frame: FrameData,
+    ref_id: &str,
+    format: wit::FrameFormat,
+    include: frames::Include,
+) -> Result<Vec<u8>, frames::FrameError> {
+    match (frame, format) {
+        (FrameData::Columnar(frame), wit::FrameFormat::Arrow) => frames::to_arrow(frame, ref_id),
+        (FrameData::ArrowIpc(bytes), wit::FrameFormat::Arrow) => {
+            frames::check_arrow(&bytes)?;
+            Ok(bytes)
+        }
+        (data, wit::FrameFormat::Json) => {
+            let mut frame = match data {
+                FrameData::Columnar(frame) => frame,
+                FrameData::ArrowIpc(bytes) => frames::from_arrow(&bytes)?,
+            };
+            if frame.ref_id.is_empty() {
+                ref_id.clone_into(&mut frame.ref_id);
+            }
+            frames::to_json(&frame, include).map(String::into_bytes)
+        }
     }
 }
 
@@ -48,13 +75,18 @@ pub fn data_error(message: String, source: wit::ErrorSource, status: i32) -> pb:
     }
 }
 
-/// One query's response. A frame that cannot be encoded turns the whole
-/// response into an error, so that Grafana never receives bytes it cannot
-/// decode (which would fail every query of the request).
-pub fn data_response(ref_id: &str, response: wit::DataResponse) -> pb::DataResponse {
+/// One query's response, frames encoded in `format`. A frame that cannot be
+/// encoded turns the whole response into an error, so that Grafana never
+/// receives bytes it cannot decode (which would fail every query of the
+/// request).
+pub fn data_response(
+    ref_id: &str,
+    response: wit::DataResponse,
+    format: wit::FrameFormat,
+) -> pb::DataResponse {
     let mut encoded = Vec::with_capacity(response.frames.len());
     for (index, f) in response.frames.into_iter().enumerate() {
-        match frame(f, ref_id) {
+        match frame(f, ref_id, format, frames::Include::All) {
             Ok(bytes) => encoded.push(bytes),
             Err(err) => {
                 tracing::warn!(ref_id, frame = index, error = %err, "guest returned an invalid frame");
@@ -77,18 +109,21 @@ pub fn data_response(ref_id: &str, response: wit::DataResponse) -> pb::DataRespo
         json_meta: Vec::new(),
         status: data_status(response.status, has_error),
         error_source: source,
-        format: pb::DataFrameFormat::Arrow.into(),
+        format: frame_format(format),
     }
 }
 
-/// A QueryData response.
-pub fn query_data_response(response: wit::QueryDataResponse) -> pb::QueryDataResponse {
+/// A QueryData response, frames encoded in the requested `format`.
+pub fn query_data_response(
+    response: wit::QueryDataResponse,
+    format: wit::FrameFormat,
+) -> pb::QueryDataResponse {
     pb::QueryDataResponse {
         responses: response
             .responses
             .into_iter()
             .map(|(ref_id, r)| {
-                let converted = data_response(&ref_id, r);
+                let converted = data_response(&ref_id, r, format);
                 (ref_id, converted)
             })
             .collect(),
@@ -174,9 +209,18 @@ pub fn stream_packet(data: Vec<u8>) -> pb::StreamPacket {
     pb::StreamPacket { data }
 }
 
-/// One chunk of a chunked query answer.
-pub fn data_chunk(chunk: wit::DataChunk) -> pb::QueryChunkedDataResponse {
-    let frame_bytes = match chunk.frame.map(|f| frame(f, &chunk.ref_id)).transpose() {
+/// One chunk of a chunked query answer; `include` says whether a JSON frame
+/// carries its schema (first chunk of a frame) or only rows.
+pub fn data_chunk(
+    chunk: wit::DataChunk,
+    format: wit::FrameFormat,
+    include: frames::Include,
+) -> pb::QueryChunkedDataResponse {
+    let encoded = chunk
+        .frame
+        .map(|f| frame(f, &chunk.ref_id, format, include))
+        .transpose();
+    let frame_bytes = match encoded {
         Ok(bytes) => bytes.unwrap_or_default(),
         Err(err) => {
             return pb::QueryChunkedDataResponse {
@@ -201,7 +245,7 @@ pub fn data_chunk(chunk: wit::DataChunk) -> pb::QueryChunkedDataResponse {
         error,
         status: data_status(chunk.status, has_error),
         error_source: source,
-        format: pb::DataFrameFormat::Arrow.into(),
+        format: frame_format(format),
     }
 }
 

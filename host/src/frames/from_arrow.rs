@@ -43,6 +43,47 @@ pub fn from_arrow(bytes: &[u8]) -> Result<Frame, FrameError> {
     })
 }
 
+/// Checks that guest-made Arrow bytes are a file Grafana can read: the
+/// footer and schema parse and every field has a supported type. Reads the
+/// schema only, not the data.
+///
+/// # Errors
+/// Names what Grafana would reject.
+pub fn check_arrow(bytes: &[u8]) -> Result<(), FrameError> {
+    let reader = FileReader::try_new(Cursor::new(bytes), None)?;
+    for field in reader.schema().fields() {
+        if !supported(field.data_type()) {
+            return Err(FrameError::InvalidField {
+                field: field.name().clone(),
+                reason: format!("Grafana cannot read arrow type {}", field.data_type()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The Arrow types Grafana's reader accepts.
+fn supported(data_type: &DataType) -> bool {
+    use DataType::*;
+    matches!(
+        data_type,
+        Int8 | Int16
+            | Int32
+            | Int64
+            | UInt8
+            | UInt16
+            | UInt32
+            | UInt64
+            | Float32
+            | Float64
+            | Boolean
+            | Utf8
+            | Utf8View
+            | Binary
+            | Timestamp(_, _)
+    )
+}
+
 fn field_from_arrow(field: &ArrowField, column: &dyn Array) -> Result<Field, FrameError> {
     let metadata = field.metadata();
     let is_enum = metadata.get("tstype").is_some_and(|t| t == "enum");

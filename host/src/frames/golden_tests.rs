@@ -180,6 +180,33 @@ fn data_response_goldens_round_trip() {
 }
 
 #[test]
+fn api_json_of_a_data_response_equals_the_golden_data_responses() {
+    use grafana_wasm_proto::pluginv2 as pb;
+    for path in [
+        "sdk-go-head/frame-custom-meta.golden.jsonc",
+        "grafana/simple.golden.jsonc",
+    ] {
+        let golden = data_response(path);
+        let frames = golden["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| to_arrow(frame_from_value(f).unwrap(), "").unwrap())
+            .collect();
+        let response = pb::DataResponse {
+            frames,
+            status: 200,
+            ..Default::default()
+        };
+        let ours = crate::api_json::data_response(&response).unwrap();
+        assert!(
+            json_eq(&ours, &golden),
+            "{path}:\nours:   {ours}\ngolden: {golden}"
+        );
+    }
+}
+
+#[test]
 fn include_modes_write_only_what_they_say() {
     let frame = from_json(r#"{"schema":{"name":"n","fields":[{"name":"v","type":"number","typeInfo":{"frame":"int64"}}]},"data":{"values":[[1,2]]}}"#).unwrap();
     let schema: Value =

@@ -8,7 +8,7 @@ mod from_json;
 mod to_arrow;
 mod to_json;
 
-pub use from_arrow::from_arrow;
+pub use from_arrow::{check_arrow, from_arrow};
 pub use from_json::{frame_from_value, from_json};
 pub use to_arrow::to_arrow;
 pub use to_json::{Include, to_json};

@@ -1,5 +1,6 @@
 //! `pluginv2.Data`: QueryData and QueryChunkedData.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use grafana_wasm_proto::pluginv2 as pb;
@@ -8,8 +9,9 @@ use tonic::{Request, Response, Status};
 
 use super::pump::{self, Forward, Outgoing};
 use crate::convert::{from_proto, to_proto};
+use crate::frames::Include;
 use crate::runtime::bindings::handlers::{chunked_data, data};
-use crate::runtime::bindings::types::DataChunk;
+use crate::runtime::bindings::types::{DataChunk, FrameFormat};
 use crate::runtime::{CallError, Outbox, Runtime};
 
 /// Serves the `Data` service.
@@ -31,13 +33,16 @@ impl pb::data_server::Data for DataService {
         request: Request<pb::QueryDataRequest>,
     ) -> Result<Response<pb::QueryDataResponse>, Status> {
         let request = from_proto::query_data_request(request.into_inner());
+        let format = request.format;
         let response = self
             .runtime
             .unary::<data::GuestIndices, _>("QueryData", |guest, store| {
                 Box::pin(async move { guest.call_query_data(store, &request).await })
             })
             .await?;
-        Ok(Response::new(to_proto::query_data_response(response)))
+        Ok(Response::new(to_proto::query_data_response(
+            response, format,
+        )))
     }
 
     type QueryChunkedDataStream = Outgoing<pb::QueryChunkedDataResponse>;
@@ -47,6 +52,7 @@ impl pb::data_server::Data for DataService {
         request: Request<pb::QueryChunkedDataRequest>,
     ) -> Result<Response<Self::QueryChunkedDataStream>, Status> {
         let request = from_proto::query_chunked_data_request(request.into_inner());
+        let chunks = Chunks::new(request.format);
         let (sender, from_guest) = mpsc::channel(pump::CAPACITY);
         let outbox = Outbox {
             chunks: Some(sender),
@@ -68,20 +74,43 @@ impl pb::data_server::Data for DataService {
                 )
                 .await
         };
-        Ok(Response::new(pump::pump(from_guest, call, Chunks)))
+        Ok(Response::new(pump::pump(from_guest, call, chunks)))
     }
 }
 
-/// Forwards data chunks; a plugin without the handler answers one chunk
-/// with status 501, as a Go SDK plugin does.
-struct Chunks;
+/// Forwards data chunks in the requested format: in JSON, the first chunk
+/// of each frame carries its schema and later ones only rows. A plugin
+/// without the handler answers one chunk with status 501, as a Go SDK
+/// plugin does.
+struct Chunks {
+    format: FrameFormat,
+    /// (refId, frameId) of frames whose first chunk went out.
+    started: HashSet<(String, String)>,
+}
+
+impl Chunks {
+    fn new(format: FrameFormat) -> Self {
+        Self {
+            format,
+            started: HashSet::new(),
+        }
+    }
+}
 
 impl Forward<DataChunk, pb::QueryChunkedDataResponse> for Chunks {
     fn forward(
         &mut self,
         chunk: DataChunk,
     ) -> Option<Result<pb::QueryChunkedDataResponse, Status>> {
-        Some(Ok(to_proto::data_chunk(chunk)))
+        let first = self
+            .started
+            .insert((chunk.ref_id.clone(), chunk.frame_id.clone()));
+        let include = if first {
+            Include::All
+        } else {
+            Include::DataOnly
+        };
+        Some(Ok(to_proto::data_chunk(chunk, self.format, include)))
     }
 
     fn finish(

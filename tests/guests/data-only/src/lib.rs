@@ -1,5 +1,7 @@
 //! A plugin exporting only `grafana:plugin/data`, written directly against
-//! the WIT contract. A query whose JSON contains `"panic"` traps the guest.
+//! the WIT contract. A query whose JSON contains `"panic"` traps the guest;
+//! `"bad":"lengths"`, `"bad":"json"` or `"bad":"arrow"` make it return a
+//! frame the host must refuse.
 
 wit_bindgen::generate!({
     inline: "
@@ -15,7 +17,7 @@ wit_bindgen::generate!({
 });
 
 use exports::grafana::plugin::data::Guest;
-use grafana::plugin::frames::{Field, Frame, FrameData, Values};
+use grafana::plugin::frames::{Field, Frame, FrameData, Values, VarBytes};
 use grafana::plugin::log;
 use grafana::plugin::types::{DataResponse, HandlerError, QueryDataRequest, QueryDataResponse};
 
@@ -25,35 +27,55 @@ impl Guest for DataOnly {
     fn query_data(request: QueryDataRequest) -> Result<QueryDataResponse, HandlerError> {
         let mut responses = Vec::new();
         for query in request.queries {
-            if String::from_utf8_lossy(&query.json).contains("\"panic\"") {
+            let json = String::from_utf8_lossy(&query.json).into_owned();
+            if json.contains("\"panic\"") {
                 panic!("query {} asked to panic", query.ref_id);
             }
-            log::log(
-                log::Level::Warn,
-                "raw query",
-                &[("refId".into(), query.ref_id.clone())],
-            );
-            let frame = Frame {
-                name: "raw".into(),
-                ref_id: String::new(),
-                meta: None,
-                fields: vec![Field {
-                    name: "n".into(),
-                    values: Values::Int64(vec![1, 2, 3]),
-                    nullable: false,
-                    validity: Vec::new(),
-                    labels: None,
-                    config: None,
-                }],
+            let fields = [("refId".to_owned(), query.ref_id.clone())];
+            log::log(log::Level::Warn, "raw query", &fields);
+            let frame = if json.contains(r#""bad":"arrow""#) {
+                FrameData::ArrowIpc(b"ARROW1 but not really".to_vec())
+            } else {
+                FrameData::Columnar(frame(&json))
             };
             let response = DataResponse {
-                frames: vec![FrameData::Columnar(frame)],
+                frames: vec![frame],
                 error: None,
                 status: None,
             };
             responses.push((query.ref_id, response));
         }
         Ok(QueryDataResponse { responses })
+    }
+}
+
+fn column(name: &str, values: Values) -> Field {
+    Field {
+        name: name.into(),
+        values,
+        nullable: false,
+        validity: Vec::new(),
+        labels: None,
+        config: None,
+    }
+}
+
+/// A three-row frame, broken as the query asks.
+fn frame(json: &str) -> Frame {
+    let mut fields = vec![column("n", Values::Int64(vec![1, 2, 3]))];
+    if json.contains(r#""bad":"lengths""#) {
+        fields.push(column("short", Values::Int64(vec![1])));
+    }
+    if json.contains(r#""bad":"json""#) {
+        let data = b"{}[]not json".to_vec();
+        let offsets = vec![0, 2, 4, 12];
+        fields.push(column("j", Values::Json(VarBytes { offsets, data })));
+    }
+    Frame {
+        name: "raw".into(),
+        ref_id: String::new(),
+        meta: None,
+        fields,
     }
 }
 
