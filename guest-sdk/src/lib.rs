@@ -47,6 +47,7 @@ pub mod bindings {
         world: "grafana:plugin/plugin",
         pub_export_macro: true,
         default_bindings_module: "grafana_wasm_sdk::bindings",
+        additional_derives: [PartialEq],
     });
 }
 

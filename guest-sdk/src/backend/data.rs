@@ -100,6 +100,15 @@ impl DataResponse {
         }
     }
 
+    /// The frames of `framer`, or its error as the response's error, like
+    /// the Go SDK's `FrameResponseWithError`.
+    pub fn from_framer(framer: impl crate::data::Framer) -> Self {
+        match framer.frames() {
+            Ok(frames) => Self::frames(frames),
+            Err(err) => Self::error(err),
+        }
+    }
+
     /// A failed response.
     pub fn error(error: impl Into<Error>) -> Self {
         Self {
@@ -116,10 +125,13 @@ impl DataResponse {
 }
 
 /// Responses keyed by `ref_id`.
+pub type Responses = BTreeMap<String, DataResponse>;
+
+/// The answer to a [`QueryDataRequest`]: one response per query.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct QueryDataResponse {
     /// The responses.
-    pub responses: BTreeMap<String, DataResponse>,
+    pub responses: Responses,
 }
 
 impl QueryDataResponse {

@@ -12,7 +12,8 @@ mod stream;
 
 pub use context::{AppInstanceSettings, DataSourceInstanceSettings, PluginContext, User};
 pub use data::{
-    DataQuery, DataResponse, QueryDataHandler, QueryDataRequest, QueryDataResponse, TimeRange,
+    DataQuery, DataResponse, QueryDataHandler, QueryDataRequest, QueryDataResponse, Responses,
+    TimeRange,
 };
 pub use diagnostics::{
     CheckHealthHandler, CheckHealthRequest, CheckHealthResult, CollectMetricsHandler,

@@ -3,11 +3,31 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
+use serde_json::Value;
+
+use super::meta::FieldConfig;
+use crate::backend::Error;
 use crate::backend::serve::unix_nanos;
 use crate::bindings::grafana::plugin::frames as wit;
 
+/// An index into the names of an enum field (`FieldConfig::enum_names`),
+/// like the Go SDK's `EnumItemIndex`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EnumItemIndex(pub u16);
+
+/// Adds one value to a field of the matching type (see [`Field::append`]).
+pub trait Appendable {
+    /// Pushes `self` onto `values`; gives it back if the types differ.
+    ///
+    /// # Errors
+    /// The value, when `values` holds another type.
+    fn append_to(self, values: &mut FieldValues) -> Result<(), Self>
+    where
+        Self: Sized;
+}
+
 macro_rules! field_values {
-    ($( $plain:ident, $nullable:ident, $t:ty; )*) => {
+    ($( $plain:ident, $nullable:ident, $t:ty, $to_plain:expr, $to_nullable:expr; )*) => {
         /// The values of a field: one variant per Grafana field type, plain
         /// or nullable (`Option`).
         #[derive(Debug, Clone, PartialEq)]
@@ -18,14 +38,6 @@ macro_rules! field_values {
                 #[doc = concat!("Nullable `", stringify!($t), "` values.")]
                 $nullable(Vec<Option<$t>>),
             )*
-            /// Strings.
-            String(Vec<String>),
-            /// Nullable strings.
-            NullableString(Vec<Option<String>>),
-            /// Times (nanosecond precision).
-            Time(Vec<SystemTime>),
-            /// Nullable times.
-            NullableTime(Vec<Option<SystemTime>>),
         }
 
         $(
@@ -35,6 +47,25 @@ macro_rules! field_values {
             impl From<Vec<Option<$t>>> for FieldValues {
                 fn from(v: Vec<Option<$t>>) -> Self { FieldValues::$nullable(v) }
             }
+            impl Appendable for $t {
+                fn append_to(self, values: &mut FieldValues) -> Result<(), Self> {
+                    match values {
+                        FieldValues::$plain(v) => v.push(self),
+                        FieldValues::$nullable(v) => v.push(Some(self)),
+                        _ => return Err(self),
+                    }
+                    Ok(())
+                }
+            }
+            impl Appendable for Option<$t> {
+                fn append_to(self, values: &mut FieldValues) -> Result<(), Self> {
+                    match values {
+                        FieldValues::$nullable(v) => v.push(self),
+                        _ => return Err(self),
+                    }
+                    Ok(())
+                }
+            }
         )*
 
         impl FieldValues {
@@ -42,67 +73,87 @@ macro_rules! field_values {
             pub fn len(&self) -> usize {
                 match self {
                     $( FieldValues::$plain(v) => v.len(), FieldValues::$nullable(v) => v.len(), )*
-                    FieldValues::String(v) => v.len(),
-                    FieldValues::NullableString(v) => v.len(),
-                    FieldValues::Time(v) => v.len(),
-                    FieldValues::NullableTime(v) => v.len(),
                 }
             }
 
-            /// Whether there are no values.
-            pub fn is_empty(&self) -> bool {
-                self.len() == 0
+            /// Name of the Go SDK type these values correspond to.
+            pub fn type_name(&self) -> &'static str {
+                match self {
+                    $( FieldValues::$plain(_) => stringify!($t), FieldValues::$nullable(_) => concat!("Option<", stringify!($t), ">"), )*
+                }
             }
 
             /// The contract's form: values, nullability, validity bitmap.
             fn into_wit(self) -> (wit::Values, bool, Vec<u8>) {
                 match self {
                     $(
-                        FieldValues::$plain(v) => (wit::Values::$plain(v), false, Vec::new()),
+                        FieldValues::$plain(v) => ($to_plain(v), false, Vec::new()),
                         FieldValues::$nullable(v) => {
                             let validity = validity(&v);
-                            (wit::Values::$plain(v.into_iter().map(Option::unwrap_or_default).collect()), true, validity)
+                            ($to_nullable(v), true, validity)
                         }
                     )*
-                    FieldValues::String(v) => (wit::Values::String(var_bytes(v.iter().map(|s| Some(s.as_bytes())))), false, Vec::new()),
-                    FieldValues::NullableString(v) => {
-                        let validity = validity(&v);
-                        (wit::Values::String(var_bytes(v.iter().map(|s| s.as_deref().map(str::as_bytes)))), true, validity)
-                    }
-                    FieldValues::Time(v) => (wit::Values::Time(v.into_iter().map(unix_nanos).collect()), false, Vec::new()),
-                    FieldValues::NullableTime(v) => {
-                        let validity = validity(&v);
-                        (wit::Values::Time(v.into_iter().map(|t| t.map_or(0, unix_nanos)).collect()), true, validity)
-                    }
                 }
             }
         }
     };
 }
 
+/// Nulls become the type's zero value; the validity bitmap marks them.
+fn zeroed<T: Default>(values: Vec<Option<T>>) -> Vec<T> {
+    values.into_iter().map(Option::unwrap_or_default).collect()
+}
+
+fn strings(values: &[Option<&str>]) -> wit::Values {
+    wit::Values::String(var_bytes(values.iter().map(|s| s.map(str::as_bytes))))
+}
+
+fn json(values: &[Option<&Value>]) -> wit::Values {
+    let encoded: Vec<Option<Vec<u8>>> = values
+        .iter()
+        .map(|v| v.map(|v| v.to_string().into_bytes()))
+        .collect();
+    wit::Values::Json(var_bytes(encoded.iter().map(Option::as_deref)))
+}
+
+fn times(values: impl Iterator<Item = Option<SystemTime>>) -> wit::Values {
+    wit::Values::Time(values.map(|t| t.map_or(0, unix_nanos)).collect())
+}
+
+fn enums(values: impl Iterator<Item = Option<EnumItemIndex>>) -> wit::Values {
+    wit::Values::Enum(values.map(|e| e.map_or(0, |e| e.0)).collect())
+}
+
 field_values! {
-    Int8, NullableInt8, i8;
-    Int16, NullableInt16, i16;
-    Int32, NullableInt32, i32;
-    Int64, NullableInt64, i64;
-    Uint8, NullableUint8, u8;
-    Uint16, NullableUint16, u16;
-    Uint32, NullableUint32, u32;
-    Uint64, NullableUint64, u64;
-    Float32, NullableFloat32, f32;
-    Float64, NullableFloat64, f64;
-    Bool, NullableBool, bool;
+    Int8, NullableInt8, i8, wit::Values::Int8, |v| wit::Values::Int8(zeroed(v));
+    Int16, NullableInt16, i16, wit::Values::Int16, |v| wit::Values::Int16(zeroed(v));
+    Int32, NullableInt32, i32, wit::Values::Int32, |v| wit::Values::Int32(zeroed(v));
+    Int64, NullableInt64, i64, wit::Values::Int64, |v| wit::Values::Int64(zeroed(v));
+    Uint8, NullableUint8, u8, wit::Values::Uint8, |v| wit::Values::Uint8(zeroed(v));
+    Uint16, NullableUint16, u16, wit::Values::Uint16, |v| wit::Values::Uint16(zeroed(v));
+    Uint32, NullableUint32, u32, wit::Values::Uint32, |v| wit::Values::Uint32(zeroed(v));
+    Uint64, NullableUint64, u64, wit::Values::Uint64, |v| wit::Values::Uint64(zeroed(v));
+    Float32, NullableFloat32, f32, wit::Values::Float32, |v| wit::Values::Float32(zeroed(v));
+    Float64, NullableFloat64, f64, wit::Values::Float64, |v| wit::Values::Float64(zeroed(v));
+    Bool, NullableBool, bool, wit::Values::Bool, |v| wit::Values::Bool(zeroed(v));
+    String, NullableString, String,
+        |v: Vec<String>| strings(&v.iter().map(|s| Some(s.as_str())).collect::<Vec<_>>()),
+        |v: Vec<Option<String>>| strings(&v.iter().map(Option::as_deref).collect::<Vec<_>>());
+    Time, NullableTime, SystemTime,
+        |v: Vec<SystemTime>| times(v.into_iter().map(Some)),
+        |v: Vec<Option<SystemTime>>| times(v.into_iter());
+    Json, NullableJson, Value,
+        |v: Vec<Value>| json(&v.iter().map(Some).collect::<Vec<_>>()),
+        |v: Vec<Option<Value>>| json(&v.iter().map(Option::as_ref).collect::<Vec<_>>());
+    Enum, NullableEnum, EnumItemIndex,
+        |v: Vec<EnumItemIndex>| enums(v.into_iter().map(Some)),
+        |v: Vec<Option<EnumItemIndex>>| enums(v.into_iter());
 }
 
-impl From<Vec<String>> for FieldValues {
-    fn from(v: Vec<String>) -> Self {
-        FieldValues::String(v)
-    }
-}
-
-impl From<Vec<Option<String>>> for FieldValues {
-    fn from(v: Vec<Option<String>>) -> Self {
-        FieldValues::NullableString(v)
+impl FieldValues {
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -112,15 +163,9 @@ impl From<Vec<&str>> for FieldValues {
     }
 }
 
-impl From<Vec<SystemTime>> for FieldValues {
-    fn from(v: Vec<SystemTime>) -> Self {
-        FieldValues::Time(v)
-    }
-}
-
-impl From<Vec<Option<SystemTime>>> for FieldValues {
-    fn from(v: Vec<Option<SystemTime>>) -> Self {
-        FieldValues::NullableTime(v)
+impl Appendable for &str {
+    fn append_to(self, values: &mut FieldValues) -> Result<(), Self> {
+        self.to_owned().append_to(values).map_err(|_| self)
     }
 }
 
@@ -156,13 +201,15 @@ pub struct Field {
     pub values: FieldValues,
     /// Labels (series dimensions).
     pub labels: BTreeMap<String, String>,
-    /// Grafana `FieldConfig` JSON object (unit, displayName, ...).
-    pub config: Option<serde_json::Value>,
+    /// Display configuration (unit, displayName, enum names, ...).
+    pub config: Option<FieldConfig>,
 }
 
 impl Field {
-    /// A field named `name` holding `values` (a `Vec` of any supported
-    /// type, or of `Option`s of it for a nullable field).
+    /// A field named `name` holding `values`: a `Vec` of any supported type
+    /// (numbers, `bool`, `String`/`&str`, `SystemTime`,
+    /// `serde_json::Value`, [`EnumItemIndex`]), or of `Option`s of it for a
+    /// nullable field.
     pub fn new(name: impl Into<String>, values: impl Into<FieldValues>) -> Self {
         Self {
             name: name.into(),
@@ -184,10 +231,26 @@ impl Field {
         self
     }
 
-    /// Sets the `FieldConfig` JSON object.
-    pub fn with_config(mut self, config: serde_json::Value) -> Self {
+    /// Sets the display configuration.
+    pub fn with_config(mut self, config: FieldConfig) -> Self {
         self.config = Some(config);
         self
+    }
+
+    /// Appends one value of the field's type (a `T` or, for nullable
+    /// fields, an `Option<T>`).
+    ///
+    /// # Errors
+    /// When the value's type differs from the field's.
+    pub fn append<A: Appendable>(&mut self, value: A) -> Result<(), Error> {
+        value.append_to(&mut self.values).map_err(|_| {
+            Error::plugin(format!(
+                "cannot append a {} to field {:?} of {} values",
+                std::any::type_name::<A>(),
+                self.name,
+                self.values.type_name()
+            ))
+        })
     }
 
     /// Number of values.
@@ -200,6 +263,30 @@ impl Field {
         self.values.is_empty()
     }
 
+    /// Checks what the types cannot: enum values must name an entry of the
+    /// configured enum names, when names are configured.
+    ///
+    /// # Errors
+    /// Names the first value out of range.
+    pub fn validate(&self) -> Result<(), Error> {
+        let Some(names) = self.config.as_ref().and_then(FieldConfig::enum_text) else {
+            return Ok(());
+        };
+        let indexes: Vec<u16> = match &self.values {
+            FieldValues::Enum(v) => v.iter().map(|e| e.0).collect(),
+            FieldValues::NullableEnum(v) => v.iter().flatten().map(|e| e.0).collect(),
+            _ => return Ok(()),
+        };
+        match indexes.iter().find(|&&i| usize::from(i) >= names.len()) {
+            Some(i) => Err(Error::plugin(format!(
+                "enum field {:?} has value {i} but only {} names",
+                self.name,
+                names.len()
+            ))),
+            None => Ok(()),
+        }
+    }
+
     pub(crate) fn into_wit(self) -> wit::Field {
         let (values, nullable, validity) = self.values.into_wit();
         wit::Field {
@@ -208,7 +295,9 @@ impl Field {
             nullable,
             validity,
             labels: (!self.labels.is_empty()).then(|| self.labels.into_iter().collect()),
-            config: self.config.map(|c| c.to_string()),
+            config: self
+                .config
+                .map(|c| serde_json::to_string(&c).unwrap_or_default()),
         }
     }
 }

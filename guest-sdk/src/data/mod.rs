@@ -16,8 +16,12 @@
 //! encodes them as Grafana expects.
 
 mod field;
+mod meta;
 
-pub use field::{Field, FieldValues};
+pub use field::{Appendable, EnumItemIndex, Field, FieldValues};
+pub use meta::{
+    EnumFieldConfig, FieldConfig, FieldTypeConfig, FrameMeta, Notice, QueryStat, Severity,
+};
 
 use crate::backend::Error;
 use crate::bindings::grafana::plugin::frames as wit;
@@ -30,8 +34,8 @@ pub struct Frame {
     /// The query this frame answers; filled in from the response key when
     /// empty.
     pub ref_id: String,
-    /// Grafana `FrameMeta` (type, executedQueryString, custom, ...).
-    pub meta: Option<serde_json::Value>,
+    /// Metadata: data type, executed query, notices, custom values, ...
+    pub meta: Option<FrameMeta>,
     /// The columns.
     pub fields: Vec<Field>,
 }
@@ -51,8 +55,8 @@ impl Frame {
         self
     }
 
-    /// Sets the `FrameMeta` JSON object.
-    pub fn with_meta(mut self, meta: serde_json::Value) -> Self {
+    /// Sets the metadata.
+    pub fn with_meta(mut self, meta: FrameMeta) -> Self {
         self.meta = Some(meta);
         self
     }
@@ -62,8 +66,8 @@ impl Frame {
         self.fields.first().map_or(0, Field::len)
     }
 
-    /// Checks the frame as the host would: equal field lengths and valid
-    /// metadata.
+    /// Checks the frame before it leaves the guest: equal field lengths and
+    /// enum values within their configured names.
     ///
     /// # Errors
     /// Names the field at fault.
@@ -79,13 +83,10 @@ impl Frame {
                 )));
             }
         }
-        if let Some(meta) = &self.meta
-            && !meta.is_object()
-        {
-            return Err(Error::plugin(format!(
-                "frame {:?}: meta must be a JSON object",
-                self.name
-            )));
+        for field in &self.fields {
+            field
+                .validate()
+                .map_err(|e| Error::plugin(format!("frame {:?}: {}", self.name, e.message)))?;
         }
         Ok(())
     }
@@ -99,8 +100,170 @@ impl Frame {
         Ok(wit::Frame {
             name: self.name,
             ref_id: self.ref_id,
-            meta: self.meta.map(|m| m.to_string()),
+            meta: self
+                .meta
+                .map(|m| serde_json::to_string(&m).unwrap_or_default()),
             fields: self.fields.into_iter().map(Field::into_wit).collect(),
         })
+    }
+}
+
+/// Something that can be turned into frames, like the Go SDK's
+/// `data.Framer`: implement it for your query results.
+pub trait Framer {
+    /// The frames.
+    ///
+    /// # Errors
+    /// When the data cannot be represented as frames.
+    fn frames(self) -> Result<Vec<Frame>, Error>;
+}
+
+impl Framer for Frame {
+    fn frames(self) -> Result<Vec<Frame>, Error> {
+        Ok(vec![self])
+    }
+}
+
+impl Framer for Vec<Frame> {
+    fn frames(self) -> Result<Vec<Frame>, Error> {
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::bindings::grafana::plugin::frames::Values;
+
+    #[test]
+    fn nullable_fields_cross_as_values_plus_a_validity_bitmap() {
+        let field = Field::new("v", vec![Some(1.5), None, Some(3.0)]).into_wit();
+        assert!(field.nullable);
+        assert_eq!(field.validity, vec![0b101]);
+        assert_eq!(field.values, Values::Float64(vec![1.5, 0.0, 3.0]));
+
+        let strings =
+            Field::new("s", vec![Some("ab".to_owned()), None, Some("c".to_owned())]).into_wit();
+        let Values::String(bytes) = strings.values else {
+            panic!("strings")
+        };
+        assert_eq!(
+            (bytes.offsets, bytes.data),
+            (vec![0, 2, 2, 3], b"abc".to_vec())
+        );
+
+        let plain = Field::new("n", vec![1_i64, 2]).into_wit();
+        assert!(!plain.nullable && plain.validity.is_empty());
+    }
+
+    #[test]
+    fn times_json_and_enums_use_grafanas_representations() {
+        let t = UNIX_EPOCH + Duration::from_nanos(1_500_000_123);
+        let time = Field::new("t", vec![t]).into_wit();
+        assert_eq!(time.values, Values::Time(vec![1_500_000_123]));
+
+        let json = Field::new("j", vec![json!({"a": 1}), json!([1, 2])]).into_wit();
+        let Values::Json(bytes) = json.values else {
+            panic!("json")
+        };
+        assert_eq!(String::from_utf8(bytes.data).unwrap(), r#"{"a":1}[1,2]"#);
+
+        let level = Field::new("level", vec![EnumItemIndex(1), EnumItemIndex(0)])
+            .with_config(FieldConfig::enum_names(["low", "high"]));
+        let wit = level.clone().into_wit();
+        assert_eq!(wit.values, Values::Enum(vec![1, 0]));
+        assert_eq!(
+            wit.config.as_deref(),
+            Some(r#"{"type":{"enum":{"text":["low","high"]}}}"#)
+        );
+    }
+
+    #[test]
+    fn validation_catches_what_grafana_would_reject() {
+        let unequal = Frame::new("f")
+            .with_field(Field::new("a", vec![1_i8, 2]))
+            .with_field(Field::new("b", vec![1_i8]));
+        let err = unequal.validate().unwrap_err();
+        assert!(
+            err.message.contains("field \"b\" has 1 rows, expected 2"),
+            "{err}"
+        );
+
+        let out_of_range = Frame::new("f").with_field(
+            Field::new("e", vec![EnumItemIndex(2)])
+                .with_config(FieldConfig::enum_names(["a", "b"])),
+        );
+        assert!(
+            out_of_range
+                .validate()
+                .unwrap_err()
+                .message
+                .contains("only 2 names")
+        );
+    }
+
+    #[test]
+    fn append_checks_the_type() {
+        let mut field = Field::new("v", Vec::<Option<f64>>::new());
+        field.append(1.0).unwrap();
+        field.append(None::<f64>).unwrap();
+        assert_eq!(field.len(), 2);
+        let err = field.append("text").unwrap_err();
+        assert!(err.message.contains("cannot append"), "{err}");
+        let mut names = Field::new("s", Vec::<String>::new());
+        names.append("x").unwrap();
+        assert!(
+            names.append(None::<String>).is_err(),
+            "a plain field takes no nulls"
+        );
+    }
+
+    #[test]
+    fn meta_and_config_serialize_with_grafanas_keys() {
+        let meta = FrameMeta {
+            frame_type: Some("timeseries-wide".into()),
+            executed_query_string: Some("SELECT 1".into()),
+            notices: vec![Notice {
+                severity: Severity::Warning,
+                text: "partial".into(),
+                link: None,
+                inspect: None,
+            }],
+            ..FrameMeta::default()
+        };
+        assert_eq!(
+            serde_json::to_value(&meta).unwrap(),
+            json!({"type":"timeseries-wide","typeVersion":[0,0],"executedQueryString":"SELECT 1","notices":[{"severity":"warning","text":"partial"}]})
+        );
+        let config = FieldConfig {
+            display_name_from_ds: Some("CPU".into()),
+            unit: Some("percent".into()),
+            ..FieldConfig::default()
+        };
+        assert_eq!(
+            serde_json::to_value(&config).unwrap(),
+            json!({"displayNameFromDS":"CPU","unit":"percent"})
+        );
+    }
+
+    #[test]
+    fn framers_become_responses() {
+        let ok = crate::backend::DataResponse::from_framer(Frame::new("a"));
+        assert_eq!(ok.frames.len(), 1);
+        struct Broken;
+        impl Framer for Broken {
+            fn frames(self) -> Result<Vec<Frame>, Error> {
+                Err(Error::downstream("upstream said no"))
+            }
+        }
+        let failed = crate::backend::DataResponse::from_framer(Broken);
+        assert_eq!(
+            failed.error.unwrap().source,
+            crate::backend::ErrorSource::Downstream
+        );
     }
 }
