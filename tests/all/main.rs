@@ -7,5 +7,6 @@ mod families;
 mod go_plugin;
 mod handshake;
 mod logs;
+mod properties;
 mod rpc;
 mod support;

@@ -12,6 +12,7 @@ use std::process::Command;
 const GUESTS: &[(&str, &str, &str)] = &[
     ("RANDOM_WALK", "random-walk", "random_walk"),
     ("DATA_ONLY", "data-only", "data_only"),
+    ("FRAME_ECHO", "frame-echo", "frame_echo"),
 ];
 
 fn main() {
