@@ -47,6 +47,11 @@ pub fn opts<P: Plugin>() -> &'static ServeOpts {
     })
 }
 
+/// The handler in `slot`, or the answer for a plugin without one.
+fn handler<H: ?Sized>(slot: &Option<Rc<H>>) -> Result<&H, wit::HandlerError> {
+    slot.as_deref().ok_or(wit::HandlerError::Unimplemented)
+}
+
 fn failed(err: Error) -> wit::HandlerError {
     wit::HandlerError::Failed(plugin_error(err))
 }
@@ -152,10 +157,7 @@ pub fn query_data(
     opts: &ServeOpts,
     req: wit::QueryDataRequest,
 ) -> Result<wit::QueryDataResponse, wit::HandlerError> {
-    let handler = opts
-        .query_data_handler
-        .as_ref()
-        .ok_or(wit::HandlerError::Unimplemented)?;
+    let handler = handler(&opts.query_data_handler)?;
     let req = QueryDataRequest {
         plugin_context: plugin_context(req.plugin_context),
         headers: string_map(req.headers),
@@ -175,10 +177,7 @@ pub fn check_health(
     opts: &ServeOpts,
     req: wit::CheckHealthRequest,
 ) -> Result<wit::CheckHealthResult, wit::HandlerError> {
-    let handler = opts
-        .check_health_handler
-        .as_ref()
-        .ok_or(wit::HandlerError::Unimplemented)?;
+    let handler = handler(&opts.check_health_handler)?;
     let result = handler
         .check_health(CheckHealthRequest {
             plugin_context: plugin_context(req.plugin_context),
@@ -201,10 +200,7 @@ pub fn collect_metrics(
     opts: &ServeOpts,
     req: wit::CollectMetricsRequest,
 ) -> Result<wit::CollectMetricsResult, wit::HandlerError> {
-    let handler = opts
-        .collect_metrics_handler
-        .as_ref()
-        .ok_or(wit::HandlerError::Unimplemented)?;
+    let handler = handler(&opts.collect_metrics_handler)?;
     let result = handler
         .collect_metrics(CollectMetricsRequest {
             plugin_context: plugin_context(req.plugin_context),
@@ -241,10 +237,7 @@ pub fn call_resource(
     opts: &ServeOpts,
     req: wit::CallResourceRequest,
 ) -> Result<(), wit::HandlerError> {
-    let handler = opts
-        .call_resource_handler
-        .as_ref()
-        .ok_or(wit::HandlerError::Unimplemented)?;
+    let handler = handler(&opts.call_resource_handler)?;
     let req = CallResourceRequest {
         plugin_context: plugin_context(req.plugin_context),
         path: req.path,
@@ -267,12 +260,14 @@ fn stream_request(req: wit::StreamRequest) -> SubscribeStreamRequest {
     }
 }
 
-fn stream_status(status: StreamStatus) -> wit::StreamStatus {
-    match status {
+/// A subscribe or publish answer.
+fn stream_answer(status: StreamStatus, data: Vec<u8>) -> wit::StreamResponse {
+    let status = match status {
         StreamStatus::Ok => wit::StreamStatus::Ok,
         StreamStatus::NotFound => wit::StreamStatus::NotFound,
         StreamStatus::PermissionDenied => wit::StreamStatus::PermissionDenied,
-    }
+    };
+    wit::StreamResponse { status, data }
 }
 
 /// `streaming.subscribe-stream`.
@@ -280,17 +275,11 @@ pub fn subscribe_stream(
     opts: &ServeOpts,
     req: wit::StreamRequest,
 ) -> Result<wit::StreamResponse, wit::HandlerError> {
-    let handler = opts
-        .stream_handler
-        .as_ref()
-        .ok_or(wit::HandlerError::Unimplemented)?;
+    let handler = handler(&opts.stream_handler)?;
     let r = handler
         .subscribe_stream(stream_request(req))
         .map_err(failed)?;
-    Ok(wit::StreamResponse {
-        status: stream_status(r.status),
-        data: r.data,
-    })
+    Ok(stream_answer(r.status, r.data))
 }
 
 /// `streaming.publish-stream`.
@@ -298,17 +287,11 @@ pub fn publish_stream(
     opts: &ServeOpts,
     req: wit::StreamRequest,
 ) -> Result<wit::StreamResponse, wit::HandlerError> {
-    let handler = opts
-        .stream_handler
-        .as_ref()
-        .ok_or(wit::HandlerError::Unimplemented)?;
+    let handler = handler(&opts.stream_handler)?;
     let r = handler
         .publish_stream(stream_request(req))
         .map_err(failed)?;
-    Ok(wit::StreamResponse {
-        status: stream_status(r.status),
-        data: r.data,
-    })
+    Ok(stream_answer(r.status, r.data))
 }
 
 /// Sends stream packets through the host.
@@ -322,10 +305,7 @@ impl StreamPacketSender for HostPacketSender {
 
 /// `streaming.run-stream`.
 pub fn run_stream(opts: &ServeOpts, req: wit::StreamRequest) -> Result<(), wit::HandlerError> {
-    let handler = opts
-        .stream_handler
-        .as_ref()
-        .ok_or(wit::HandlerError::Unimplemented)?;
+    let handler = handler(&opts.stream_handler)?;
     handler
         .run_stream(stream_request(req), &mut HostPacketSender)
         .map_err(failed)

@@ -192,3 +192,47 @@ fn values_from_arrow(column: &dyn Array, is_enum: bool) -> Result<Values, String
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{LargeStringArray, RecordBatch};
+    use arrow_ipc::writer::{FileWriter, StreamWriter};
+    use arrow_schema::Schema;
+
+    use super::*;
+
+    fn file_with(column: Arc<dyn Array>) -> Vec<u8> {
+        let schema = Arc::new(Schema::new(vec![ArrowField::new(
+            "x",
+            column.data_type().clone(),
+            false,
+        )]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![column]).unwrap();
+        let mut writer = FileWriter::try_new(Vec::new(), &schema).unwrap();
+        writer.write(&batch).unwrap();
+        writer.finish().unwrap();
+        writer.into_inner().unwrap()
+    }
+
+    #[test]
+    fn types_grafana_cannot_read_are_refused() {
+        let large = file_with(Arc::new(LargeStringArray::from(vec!["a"])));
+        let err = check_arrow(&large).unwrap_err().to_string();
+        assert!(
+            err.contains("Grafana cannot read arrow type LargeUtf8"),
+            "{err}"
+        );
+        assert!(from_arrow(&large).is_err());
+    }
+
+    #[test]
+    fn an_ipc_stream_is_not_a_file() {
+        let schema = Arc::new(Schema::empty());
+        let mut writer = StreamWriter::try_new(Vec::new(), &schema).unwrap();
+        writer.finish().unwrap();
+        let stream = writer.into_inner().unwrap();
+        assert!(check_arrow(&stream).is_err(), "Grafana decodes files only");
+    }
+}
