@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use grafana_wasm_host::frames::to_arrow;
+use grafana_wasm_host::metrics::Metrics;
 use grafana_wasm_host::runtime::bindings::frames::{Field, Frame, FrameData, Values, VarBytes};
 use grafana_wasm_host::runtime::bindings::handlers::data;
 use grafana_wasm_host::runtime::bindings::types::{
@@ -137,7 +138,11 @@ fn main() {
     let component = Path::new(grafana_wasm_test_artifacts::FRAME_ECHO);
     let tokio = tokio::runtime::Runtime::new().unwrap();
     let runtime = tokio
-        .block_on(Runtime::new(component, RuntimeSettings::default()))
+        .block_on(Runtime::new(
+            component,
+            RuntimeSettings::default(),
+            Metrics::new().unwrap(),
+        ))
         .unwrap();
 
     println!(

@@ -16,5 +16,6 @@ pub mod frames;
 pub mod grpc;
 pub mod handshake;
 pub mod logging;
+pub mod metrics;
 pub mod runtime;
 pub mod server;

@@ -14,6 +14,7 @@ use tonic_health::ServingStatus;
 
 use crate::grpc;
 use crate::handshake::{self, Address, Negotiation};
+use crate::metrics::Metrics;
 use crate::runtime::{Runtime, RuntimeSettings};
 
 /// How long in-flight calls may take to finish after `Shutdown`; Grafana
@@ -42,7 +43,8 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         tracing::warn!(offered = ?offered, "the host did not offer protocol version 2; answering 2 anyway");
     }
 
-    let runtime = Arc::new(Runtime::new(&config.component, config.runtime).await?);
+    let metrics = Metrics::new().context("creating the metrics registry")?;
+    let runtime = Arc::new(Runtime::new(&config.component, config.runtime, metrics).await?);
     let (listener, socket) = bind_socket(&socket_dir())?;
     let shutdown = CancellationToken::new();
     let (health, health_service) = tonic_health::server::health_reporter();

@@ -223,21 +223,57 @@ async fn streams_subscribe_publish_and_run_until_cancelled() {
 }
 
 #[tokio::test]
-async fn collect_metrics_returns_the_guests_exposition() {
+async fn collect_metrics_merges_the_hosts_metrics_with_the_guests_and_they_move() {
     let plugin = launch(RANDOM_WALK).await;
-    let metrics = plugin
-        .diagnostics()
-        .collect_metrics(pb::CollectMetricsRequest {
-            plugin_context: Some(context()),
-        })
+    let scrape = || async {
+        let metrics = plugin
+            .diagnostics()
+            .collect_metrics(pb::CollectMetricsRequest {
+                plugin_context: Some(context()),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        String::from_utf8(metrics.metrics.unwrap().prometheus).unwrap()
+    };
+    let before = scrape().await;
+    let families = metric_families(&before);
+    for family in [
+        "grafana_wasm_calls_total",
+        "grafana_wasm_instances",
+        "grafana_wasm_guest_memory_bytes",
+        "grafana_wasm_component_info",
+        "process_resident_memory_bytes",
+        "randomwalk_queries_total",
+    ] {
+        assert!(
+            families.iter().any(|f| f == family),
+            "{family} missing from {families:?}"
+        );
+    }
+    let ok_queries = |text: &str| {
+        metric_value(
+            text,
+            "grafana_wasm_calls_total",
+            &[("rpc", "QueryData"), ("outcome", "ok")],
+        )
+        .unwrap_or(0.0)
+    };
+    plugin
+        .data()
+        .query_data(query_request(vec![query("A", "{}", TO_MS)]))
         .await
-        .unwrap()
-        .into_inner();
-    let text = String::from_utf8(metrics.metrics.unwrap().prometheus).unwrap();
-    assert!(
-        text.contains("# TYPE randomwalk_queries_total counter"),
-        "{text}"
+        .unwrap();
+    let after = scrape().await;
+    assert_eq!(ok_queries(&after), ok_queries(&before) + 1.0, "{after}");
+    let scrapes = metric_value(
+        &after,
+        "grafana_wasm_calls_total",
+        &[("rpc", "CollectMetrics"), ("outcome", "ok")],
     );
+    // The host's text is gathered after the guest answered: each scrape
+    // counts its own guest call.
+    assert_eq!(scrapes, Some(2.0));
     plugin.shutdown().await.unwrap();
 }
 

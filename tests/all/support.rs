@@ -123,3 +123,28 @@ pub fn run_stream_request(path: &str) -> pb::RunStreamRequest {
         ..Default::default()
     }
 }
+
+/// Names of the metric families in a Prometheus text exposition, which must
+/// parse.
+pub fn metric_families(text: &str) -> Vec<String> {
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+        .expect("valid Prometheus text");
+    let mut names: Vec<String> = scrape.samples.into_iter().map(|s| s.metric).collect();
+    names.dedup();
+    names
+}
+
+/// The value of the sample `metric` whose labels include `labels`.
+pub fn metric_value(text: &str, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).ok()?;
+    scrape
+        .samples
+        .into_iter()
+        .find(|s| s.metric == metric && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .and_then(|s| match s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => Some(v),
+            _ => None,
+        })
+}

@@ -56,13 +56,23 @@ impl pb::diagnostics_server::Diagnostics for DiagnosticsService {
                 Box::pin(async move { guest.call_collect_metrics(store, &request).await })
             })
             .await;
+        // The host's metrics come first; the guest's follow when it has any.
+        // A failing guest does not hide the host's metrics from the scrape.
+        let mut prometheus = self.runtime.metrics().text();
         match result {
-            Ok(result) => Ok(Response::new(to_proto::collect_metrics_result(result))),
-            // Without a metrics handler Grafana gets an empty exposition.
-            Err(CallError::Unimplemented) => Ok(Response::new(pb::CollectMetricsResponse {
-                metrics: Some(Default::default()),
-            })),
-            Err(err) => Err(err.into()),
+            Ok(guest) => prometheus.extend(
+                to_proto::collect_metrics_result(guest)
+                    .metrics
+                    .unwrap_or_default()
+                    .prometheus,
+            ),
+            Err(CallError::Unimplemented) => {}
+            Err(err) => {
+                tracing::warn!(error = %err, "the plugin's CollectMetrics failed; answering with the host's metrics only")
+            }
         }
+        Ok(Response::new(pb::CollectMetricsResponse {
+            metrics: Some(pb::collect_metrics_response::Payload { prometheus }),
+        }))
     }
 }

@@ -13,7 +13,7 @@ mod state;
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use wasmtime::component::{Instance as ComponentInstance, Linker};
@@ -22,6 +22,7 @@ use wasmtime::{Engine, Store};
 pub use plugin::{Exports, Family, LoadError, Plugin};
 pub use state::{GuestState, Outbox};
 
+use crate::metrics::Metrics;
 use bindings::types::{HandlerError, PluginError};
 
 /// A guest export call in flight: its trap, or the handler's result.
@@ -90,6 +91,7 @@ impl Default for RuntimeSettings {
 pub struct Runtime {
     engine: Engine,
     settings: RuntimeSettings,
+    metrics: Arc<Metrics>,
     plugin: Result<Arc<Plugin>, Arc<LoadError>>,
 }
 
@@ -109,19 +111,31 @@ impl Runtime {
     ///
     /// # Errors
     /// Fails only when the engine or linker cannot be built.
-    pub async fn new(path: &Path, settings: RuntimeSettings) -> anyhow::Result<Self> {
+    pub async fn new(
+        path: &Path,
+        settings: RuntimeSettings,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Self> {
         let engine = engine::new_engine()?;
         let linker: Linker<GuestState> = plugin::new_linker(&engine)?;
-        let probe = GuestState::new(settings.plugin_id.clone(), settings.max_memory);
+        let probe = GuestState::new(
+            settings.plugin_id.clone(),
+            settings.max_memory,
+            metrics.clone(),
+        );
         let plugin = Plugin::load(&engine, &linker, path, probe)
             .await
             .map_err(Arc::new);
         match &plugin {
-            Ok(p) => tracing::info!(
-                component = %p.path.display(),
-                exports = ?p.exports.names(),
-                "plugin component loaded"
-            ),
+            Ok(p) => {
+                metrics.set_component(&p.sha256, &p.path.display().to_string());
+                tracing::info!(
+                    component = %p.path.display(),
+                    sha256 = %p.sha256,
+                    exports = ?p.exports.names(),
+                    "plugin component loaded"
+                )
+            }
             Err(err) => {
                 tracing::error!(error = %err, "plugin component failed to load; every call will fail until it is fixed")
             }
@@ -129,6 +143,7 @@ impl Runtime {
         Ok(Self {
             engine,
             settings,
+            metrics,
             plugin,
         })
     }
@@ -157,7 +172,11 @@ impl Runtime {
             .plugin
             .as_ref()
             .map_err(|err| CallError::NotLoaded(err.clone()))?;
-        let mut state = GuestState::new(self.settings.plugin_id.clone(), self.settings.max_memory);
+        let mut state = GuestState::new(
+            self.settings.plugin_id.clone(),
+            self.settings.max_memory,
+            self.metrics.clone(),
+        );
         state.outbox = outbox;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
@@ -190,10 +209,21 @@ impl Runtime {
         limit: Option<Duration>,
         call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>,
     ) -> Result<R, CallError> {
-        let mut instance = self.instantiate(rpc, outbox).await?;
-        let guest = instance.handlers::<F>()?;
-        self.guard(rpc, limit, call(&guest, &mut instance.store))
-            .await
+        let started = Instant::now();
+        let result = async {
+            let mut instance = self.instantiate(rpc, outbox).await?;
+            let guest = instance.handlers::<F>()?;
+            self.guard(rpc, limit, call(&guest, &mut instance.store))
+                .await
+        }
+        .await;
+        self.metrics.observe_call(rpc, &result, started.elapsed());
+        result
+    }
+
+    /// The host's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// [`Runtime::call`] for a unary RPC: no outbox, the unary deadline.

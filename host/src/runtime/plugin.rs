@@ -102,10 +102,21 @@ impl Exports {
 pub struct Plugin {
     /// Where the component was loaded from.
     pub path: PathBuf,
+    /// SHA-256 of the component file, hex: its identity in logs and metrics.
+    pub sha256: String,
     /// Pre-linked component: instantiating it is a few microseconds.
     pub pre: InstancePre<GuestState>,
     /// The handler interfaces it exports.
     pub exports: Exports,
+}
+
+/// Lowercase hex SHA-256 of `bytes`.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Builds the linker with everything the host offers a guest: WASI 0.2
@@ -154,6 +165,7 @@ impl Plugin {
         }
         let plugin = Self {
             path: path.to_owned(),
+            sha256: sha256_hex(&bytes),
             pre,
             exports,
         };

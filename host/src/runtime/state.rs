@@ -5,13 +5,75 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
+use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::grafana::plugin::{chunk_sender, frames, log, resource_sender, stream_sender};
 use super::bindings::types::{self, CallResourceResponse, DataChunk, SendError};
 use crate::logging;
+use crate::metrics::Metrics;
+
+/// Table elements an instance may have (function tables of guests compiled
+/// from Rust or C hold a few hundred to a few thousand).
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+/// Caps a guest's linear memory and tables, and accounts for its memory
+/// and its existence in the host's metrics.
+pub struct GuestLimiter {
+    max_memory: usize,
+    memory: usize,
+    metrics: Arc<Metrics>,
+}
+
+impl GuestLimiter {
+    fn new(max_memory: usize, metrics: Arc<Metrics>) -> Self {
+        metrics.add_instances(1);
+        Self {
+            max_memory,
+            memory: 0,
+            metrics,
+        }
+    }
+}
+
+impl ResourceLimiter for GuestLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_memory {
+            // An error traps the guest with this message, more precise than
+            // the guest's own out-of-memory abort.
+            wasmtime::bail!(
+                "linear memory limit exceeded: the guest asked for {desired} bytes, the limit is {} bytes",
+                self.max_memory
+            );
+        }
+        let grown = desired.saturating_sub(current);
+        self.memory += grown;
+        self.metrics.add_memory(grown as i64);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _: usize,
+        desired: usize,
+        _: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+impl Drop for GuestLimiter {
+    fn drop(&mut self) {
+        self.metrics.add_memory(-(self.memory as i64));
+        self.metrics.add_instances(-1);
+    }
+}
 
 /// Where the messages of the call in progress go. Each streamed RPC sets
 /// its own sender before calling the guest and clears it afterwards, which
@@ -31,7 +93,7 @@ pub struct GuestState {
     wasi: WasiCtx,
     table: ResourceTable,
     /// Memory and table caps, enforced by the store's limiter.
-    pub limits: StoreLimits,
+    pub limits: GuestLimiter,
     plugin_id: Arc<str>,
     /// Senders of the call in progress.
     pub outbox: Outbox,
@@ -41,11 +103,11 @@ impl GuestState {
     /// State for a new instance of plugin `plugin_id`, with no capabilities
     /// beyond clocks and randomness, and at most `max_memory` bytes of
     /// linear memory.
-    pub fn new(plugin_id: Arc<str>, max_memory: usize) -> Self {
+    pub fn new(plugin_id: Arc<str>, max_memory: usize, metrics: Arc<Metrics>) -> Self {
         Self {
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new().memory_size(max_memory).build(),
+            limits: GuestLimiter::new(max_memory, metrics),
             plugin_id,
             outbox: Outbox::default(),
         }

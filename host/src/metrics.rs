@@ -1,0 +1,153 @@
+//! The host's own metrics, in Prometheus text format, merged into the
+//! plugin's CollectMetrics answer (Grafana scrapes it at
+//! `/api/plugins/<id>/metrics`): calls by RPC and outcome, call latency,
+//! traps, timeouts, live instances, guest linear memory, the component's
+//! identity, and the process's own resource use.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+
+use crate::runtime::CallError;
+
+/// The host's metric families.
+pub struct Metrics {
+    /// The host's families, prefixed `grafana_wasm_`.
+    registry: Registry,
+    /// The standard, unprefixed `process_*` families.
+    process: Registry,
+    calls: IntCounterVec,
+    duration: HistogramVec,
+    traps: IntCounterVec,
+    timeouts: IntCounterVec,
+    instances: IntGauge,
+    memory: IntGauge,
+    component: IntGaugeVec,
+}
+
+/// The outcome label of a call.
+fn outcome<T>(result: &Result<T, CallError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(CallError::Unimplemented) => "unimplemented",
+        Err(CallError::Failed(_)) => "error",
+        Err(CallError::Trap { .. }) => "trap",
+        Err(CallError::Timeout { .. }) => "timeout",
+        Err(CallError::NotLoaded(_)) => "not_loaded",
+    }
+}
+
+impl Metrics {
+    /// Registers every family, plus the process collector.
+    ///
+    /// # Errors
+    /// Only on conflicting registrations, a programming error.
+    pub fn new() -> prometheus::Result<Arc<Self>> {
+        let registry = Registry::new_custom(Some("grafana_wasm".into()), None)?;
+        let calls = IntCounterVec::new(
+            Opts::new(
+                "calls_total",
+                "Guest calls by RPC and outcome (ok, error, unimplemented, trap, timeout, not_loaded).",
+            ),
+            &["rpc", "outcome"],
+        )?;
+        let duration = HistogramVec::new(
+            HistogramOpts::new(
+                "call_duration_seconds",
+                "Duration of guest calls, instantiation included.",
+            )
+            .buckets(prometheus::exponential_buckets(0.0001, 4.0, 10)?),
+            &["rpc"],
+        )?;
+        let traps = IntCounterVec::new(
+            Opts::new("guest_traps_total", "Guest calls that trapped."),
+            &["rpc"],
+        )?;
+        let timeouts = IntCounterVec::new(
+            Opts::new(
+                "guest_timeouts_total",
+                "Guest calls stopped at their deadline.",
+            ),
+            &["rpc"],
+        )?;
+        let instances = IntGauge::new("instances", "Live guest instances.")?;
+        let memory = IntGauge::new(
+            "guest_memory_bytes",
+            "Linear memory of live guest instances.",
+        )?;
+        let component = IntGaugeVec::new(
+            Opts::new(
+                "component_info",
+                "The loaded component: its SHA-256 and path (value 1).",
+            ),
+            &["sha256", "path"],
+        )?;
+        registry.register(Box::new(calls.clone()))?;
+        registry.register(Box::new(duration.clone()))?;
+        registry.register(Box::new(traps.clone()))?;
+        registry.register(Box::new(timeouts.clone()))?;
+        registry.register(Box::new(instances.clone()))?;
+        registry.register(Box::new(memory.clone()))?;
+        registry.register(Box::new(component.clone()))?;
+        let process = Registry::new();
+        process.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
+        Ok(Arc::new(Self {
+            registry,
+            process,
+            calls,
+            duration,
+            traps,
+            timeouts,
+            instances,
+            memory,
+            component,
+        }))
+    }
+
+    /// Records one finished guest call.
+    pub fn observe_call<T>(&self, rpc: &str, result: &Result<T, CallError>, elapsed: Duration) {
+        let outcome = outcome(result);
+        self.calls.with_label_values(&[rpc, outcome]).inc();
+        self.duration
+            .with_label_values(&[rpc])
+            .observe(elapsed.as_secs_f64());
+        match outcome {
+            "trap" => self.traps.with_label_values(&[rpc]).inc(),
+            "timeout" => self.timeouts.with_label_values(&[rpc]).inc(),
+            _ => {}
+        }
+    }
+
+    /// A guest instance was created (+1) or dropped (-1).
+    pub fn add_instances(&self, delta: i64) {
+        self.instances.add(delta);
+    }
+
+    /// Guest linear memory grew (or, negative, was released).
+    pub fn add_memory(&self, delta: i64) {
+        self.memory.add(delta);
+    }
+
+    /// Records the loaded component's identity.
+    pub fn set_component(&self, sha256: &str, path: &str) {
+        self.component.reset();
+        self.component.with_label_values(&[sha256, path]).set(1);
+    }
+
+    /// Every family in Prometheus text exposition format.
+    pub fn text(&self) -> Vec<u8> {
+        let mut buffer = Vec::new();
+        let mut families = self.registry.gather();
+        families.extend(self.process.gather());
+        if let Err(err) = TextEncoder::new().encode(&families, &mut buffer) {
+            tracing::warn!(error = %err, "encoding the host's metrics failed");
+        }
+        buffer
+    }
+}
