@@ -328,3 +328,101 @@ async fn query_data_honours_the_json_frame_format() {
     assert_eq!(frame["data"]["values"][1], serde_json::json!([0.0, 0.5]));
     plugin.shutdown().await.unwrap();
 }
+
+/// `@timestamp` of the `nth` log entry with `message`, waiting for it.
+async fn logged_at(
+    plugin: &grafana_wasm_host::client::PluginProcess,
+    message: &str,
+    nth: usize,
+) -> chrono::DateTime<chrono::FixedOffset> {
+    for _ in 0..200 {
+        let entries = log_entries(plugin);
+        if let Some(entry) = entries.iter().filter(|e| e["@message"] == message).nth(nth) {
+            return chrono::DateTime::parse_from_rfc3339(entry["@timestamp"].as_str().unwrap())
+                .unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no log entry {message:?} #{nth}");
+}
+
+#[tokio::test]
+async fn a_cancelled_stream_is_seen_by_the_guest_within_100_ms() {
+    let plugin = launch(RANDOM_WALK).await;
+    // Cancel once while packets flow, once while the guest idles.
+    for (round, (packets, pause)) in [(2, 0), (5, 300)].into_iter().enumerate() {
+        let mut stream = plugin
+            .stream()
+            .run_stream(run_stream_request("walk"))
+            .await
+            .unwrap()
+            .into_inner();
+        for _ in 0..packets {
+            stream.next().await.unwrap().unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        drop(stream);
+        let cancelled = logged_at(&plugin, "call cancelled by Grafana", round).await;
+        let seen = logged_at(&plugin, "stream cancelled", round).await;
+        let delay = seen - cancelled;
+        assert!(
+            delay >= chrono::TimeDelta::zero() && delay < chrono::TimeDelta::milliseconds(100),
+            "round {round}: the guest saw the cancellation after {delay}"
+        );
+    }
+    plugin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn many_streams_do_not_block_queries_and_stop_when_cancelled() {
+    let plugin = launch(RANDOM_WALK).await;
+    let mut streams = Vec::new();
+    for _ in 0..8 {
+        let mut stream = plugin
+            .stream()
+            .run_stream(run_stream_request("walk"))
+            .await
+            .unwrap()
+            .into_inner();
+        stream.next().await.unwrap().unwrap();
+        streams.push(stream);
+    }
+    for _ in 0..20 {
+        let started = std::time::Instant::now();
+        let response = plugin
+            .data()
+            .query_data(query_request(vec![query("A", "{}", TO_MS)]))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(response.responses["A"].status, 200);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "a query waited {:?}",
+            started.elapsed()
+        );
+    }
+    drop(streams);
+    // No guest work continues after cancellation: every instance is gone.
+    let mut live = f64::NAN;
+    for _ in 0..100 {
+        let metrics = plugin
+            .diagnostics()
+            .collect_metrics(pb::CollectMetricsRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        let text = String::from_utf8(metrics.metrics.unwrap().prometheus).unwrap();
+        // The scrape's own instance is gone by the time the text is built.
+        live = metric_value(&text, "grafana_wasm_instances", &[]).unwrap();
+        if live == 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        live, 0.0,
+        "instances still alive after their streams were cancelled"
+    );
+    plugin.shutdown().await.unwrap();
+}

@@ -168,16 +168,22 @@ impl StreamHandler for RandomWalk {
                 .as_millis();
             let packet =
                 serde_json::json!({ "seq": seq, "time": time, "value": f64::from(seq) * 0.5 });
-            if sender.send(packet.to_string().into_bytes()).is_err() {
+            let sent = sender.send(packet.to_string().into_bytes());
+            if sent.is_ok() {
+                self.stream_packets.set(self.stream_packets.get() + 1);
+            }
+            if sent
+                .and_then(|()| sender.wait(Duration::from_millis(100)))
+                .is_err()
+            {
+                log::info("stream cancelled", &[("seq", &seq.to_string())]);
                 return Ok(());
             }
-            self.stream_packets.set(self.stream_packets.get() + 1);
-            std::thread::sleep(Duration::from_millis(100));
         }
-        // Idle until Grafana cancels the stream; the host then stops us.
-        loop {
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        // Idle until Grafana cancels the stream.
+        while sender.wait(Duration::from_secs(1)).is_ok() {}
+        log::info("stream cancelled", &[]);
+        Ok(())
     }
 }
 

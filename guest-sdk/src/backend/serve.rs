@@ -216,7 +216,7 @@ struct HostResourceSender;
 
 fn send_error(err: wit::SendError) -> Error {
     match err {
-        wit::SendError::Closed => Error::plugin("the receiver is gone"),
+        wit::SendError::Closed => Error::plugin("cancelled: Grafana no longer reads this call"),
         wit::SendError::Invalid(reason) => Error::plugin(reason),
     }
 }
@@ -300,6 +300,11 @@ struct HostPacketSender;
 impl StreamPacketSender for HostPacketSender {
     fn send(&mut self, data: Vec<u8>) -> Result<(), Error> {
         crate::bindings::grafana::plugin::stream_sender::send(&data).map_err(send_error)
+    }
+
+    fn wait(&mut self, duration: Duration) -> Result<(), Error> {
+        let millis = u32::try_from(duration.as_millis()).unwrap_or(u32::MAX);
+        crate::bindings::grafana::plugin::stream_sender::wait(millis).map_err(send_error)
     }
 }
 

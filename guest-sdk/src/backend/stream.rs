@@ -1,5 +1,7 @@
 //! Grafana Live streams.
 
+use std::time::Duration;
+
 use super::{Error, PluginContext, StringMap};
 
 /// The answer to a subscribe or publish request.
@@ -59,12 +61,25 @@ pub trait StreamPacketSender {
     /// When Grafana cancelled the stream (return from `run_stream` then) or
     /// the packet is not valid JSON.
     fn send(&mut self, data: Vec<u8>) -> Result<(), Error>;
+
+    /// Waits `duration`, or less: fails as soon as Grafana cancels the
+    /// stream (like selecting on the Go SDK's `ctx.Done()`). Wait with this
+    /// between packets so that a cancelled stream ends at once.
+    ///
+    /// # Errors
+    /// When the stream was cancelled: return from `run_stream`.
+    fn wait(&mut self, duration: Duration) -> Result<(), Error>;
 }
 
 impl StreamPacketSender for Vec<Vec<u8>> {
     /// Collects packets: handy in native tests.
     fn send(&mut self, data: Vec<u8>) -> Result<(), Error> {
         self.push(data);
+        Ok(())
+    }
+
+    /// Returns at once: native tests need not wait.
+    fn wait(&mut self, _: Duration) -> Result<(), Error> {
         Ok(())
     }
 }

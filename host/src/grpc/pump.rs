@@ -83,6 +83,7 @@ async fn stop_cancelled<M>(
     from_guest: mpsc::Receiver<M>,
     call: std::pin::Pin<&mut impl Future<Output = Result<(), CallError>>>,
 ) {
+    tracing::debug!("call cancelled by Grafana");
     drop(from_guest);
     match tokio::time::timeout(CANCEL_GRACE, call).await {
         Ok(_) => tracing::debug!("guest returned after cancellation"),

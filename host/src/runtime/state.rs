@@ -178,6 +178,19 @@ impl stream_sender::Host for GuestState {
         }
         send_to(self.outbox.stream.as_ref(), data, "stream").await
     }
+
+    /// Sleeps, ending early once the stream's reader is gone.
+    async fn wait(&mut self, millis: u32) -> Result<(), SendError> {
+        // An owned sender: the store's state must not be borrowed across
+        // the await.
+        let Some(sender) = self.outbox.stream.clone() else {
+            return Err(SendError::Invalid("no stream is in progress".into()));
+        };
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_millis(u64::from(millis))) => Ok(()),
+            () = sender.closed() => Err(SendError::Closed),
+        }
+    }
 }
 
 impl chunk_sender::Host for GuestState {
