@@ -8,5 +8,6 @@ mod go_plugin;
 mod handshake;
 mod logs;
 mod properties;
+mod protocol;
 mod rpc;
 mod support;

@@ -13,6 +13,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("RANDOM_WALK", "random-walk", "random_walk"),
     ("DATA_ONLY", "data-only", "data_only"),
     ("FRAME_ECHO", "frame-echo", "frame_echo"),
+    ("PROTOCOL", "protocol", "protocol"),
 ];
 
 fn main() {

@@ -195,6 +195,7 @@ fn serve_opts() -> ServeOpts {
         collect_metrics_handler: Some(ds.clone()),
         call_resource_handler: Some(ds.clone()),
         stream_handler: Some(ds),
+        ..ServeOpts::default()
     }
 }
 

@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
 
-use super::{Error, StringMap};
+use super::{Error, GrafanaConfig, StringMap};
 
 /// A Grafana user.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -106,8 +106,8 @@ pub struct PluginContext {
     pub app_instance_settings: Option<AppInstanceSettings>,
     /// Set for datasource requests.
     pub data_source_instance_settings: Option<DataSourceInstanceSettings>,
-    /// Per-request Grafana configuration (`GF_*` keys).
-    pub grafana_config: StringMap,
+    /// Per-request Grafana configuration (`GF_*` keys), with typed getters.
+    pub grafana_config: GrafanaConfig,
     /// Grafana's user agent, e.g. `Grafana/11.5.0 (linux; amd64)`.
     pub user_agent: String,
     /// API version.

@@ -69,6 +69,17 @@ impl DataQuery {
     }
 }
 
+/// How Grafana asked for frames to be encoded. Plugins build frames the
+/// same way either way; the host encodes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FrameFormat {
+    /// Arrow IPC files (every Grafana version).
+    #[default]
+    Arrow,
+    /// Frame JSON (newer Grafana, on request).
+    Json,
+}
+
 /// All queries of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueryDataRequest {
@@ -78,6 +89,8 @@ pub struct QueryDataRequest {
     pub headers: StringMap,
     /// The queries.
     pub queries: Vec<DataQuery>,
+    /// The frame encoding Grafana asked for.
+    pub format: FrameFormat,
 }
 
 /// The result of one query.
@@ -144,4 +157,78 @@ impl QueryDataResponse {
     pub fn insert(&mut self, ref_id: impl Into<String>, response: DataResponse) {
         self.responses.insert(ref_id.into(), response);
     }
+}
+
+/// One message of a chunked answer, as collected by the native test writer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Chunk {
+    /// Rows (and, first time, the schema) of frame `frame_id` of `ref_id`.
+    Frame {
+        /// The query.
+        ref_id: String,
+        /// The frame within the query's answer.
+        frame_id: String,
+        /// The rows.
+        frame: Box<Frame>,
+    },
+    /// Query `ref_id` failed.
+    Error {
+        /// The query.
+        ref_id: String,
+        /// HTTP status.
+        status: u16,
+        /// What went wrong.
+        error: Error,
+    },
+}
+
+/// Writes a chunked answer as it is produced, like the Go SDK's
+/// `ChunkedDataWriter`.
+pub trait ChunkedDataWriter {
+    /// Writes rows of frame `frame_id` of query `ref_id`; the first write of
+    /// a frame carries its schema, later writes add rows.
+    ///
+    /// # Errors
+    /// When Grafana is gone or the frame is invalid.
+    fn write_frame(&mut self, ref_id: &str, frame_id: &str, frame: Frame) -> Result<(), Error>;
+
+    /// Reports that query `ref_id` failed with `status`.
+    ///
+    /// # Errors
+    /// When Grafana is gone.
+    fn write_error(&mut self, ref_id: &str, status: u16, error: Error) -> Result<(), Error>;
+}
+
+impl ChunkedDataWriter for Vec<Chunk> {
+    /// Collects chunks: handy in native tests.
+    fn write_frame(&mut self, ref_id: &str, frame_id: &str, frame: Frame) -> Result<(), Error> {
+        self.push(Chunk::Frame {
+            ref_id: ref_id.to_owned(),
+            frame_id: frame_id.to_owned(),
+            frame: Box::new(frame),
+        });
+        Ok(())
+    }
+
+    fn write_error(&mut self, ref_id: &str, status: u16, error: Error) -> Result<(), Error> {
+        self.push(Chunk::Error {
+            ref_id: ref_id.to_owned(),
+            status,
+            error,
+        });
+        Ok(())
+    }
+}
+
+/// Answers queries as a stream of frame chunks (experimental in Grafana).
+pub trait QueryChunkedDataHandler {
+    /// Writes the answer to every query through `writer`.
+    ///
+    /// # Errors
+    /// An error failing the whole request.
+    fn query_chunked_data(
+        &self,
+        req: QueryDataRequest,
+        writer: &mut dyn ChunkedDataWriter,
+    ) -> Result<(), Error>;
 }

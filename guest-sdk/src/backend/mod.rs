@@ -1,6 +1,8 @@
 //! Handler traits and request/response types, named as in
 //! grafana-plugin-sdk-go's `backend` package.
 
+mod admission;
+mod config;
 mod context;
 mod data;
 mod diagnostics;
@@ -10,10 +12,16 @@ mod resource;
 pub mod serve;
 mod stream;
 
+pub use admission::{
+    AdmissionHandler, AdmissionOperation, AdmissionRequest, ConversionHandler, ConversionRequest,
+    ConversionResponse, GroupVersionKind, MutationResponse, RawObject, StatusResult,
+    ValidationResponse,
+};
+pub use config::{FeatureToggles, GrafanaConfig};
 pub use context::{AppInstanceSettings, DataSourceInstanceSettings, PluginContext, User};
 pub use data::{
-    DataQuery, DataResponse, QueryDataHandler, QueryDataRequest, QueryDataResponse, Responses,
-    TimeRange,
+    Chunk, ChunkedDataWriter, DataQuery, DataResponse, FrameFormat, QueryChunkedDataHandler,
+    QueryDataHandler, QueryDataRequest, QueryDataResponse, Responses, TimeRange,
 };
 pub use diagnostics::{
     CheckHealthHandler, CheckHealthRequest, CheckHealthResult, CollectMetricsHandler,

@@ -24,6 +24,12 @@ pub struct ServeOpts {
     pub call_resource_handler: Option<Rc<dyn CallResourceHandler>>,
     /// Serves Grafana Live streams.
     pub stream_handler: Option<Rc<dyn StreamHandler>>,
+    /// Answers queries in chunks (experimental in Grafana).
+    pub query_chunked_data_handler: Option<Rc<dyn QueryChunkedDataHandler>>,
+    /// Validates and mutates app-platform objects.
+    pub admission_handler: Option<Rc<dyn AdmissionHandler>>,
+    /// Converts app-platform objects between versions.
+    pub conversion_handler: Option<Rc<dyn ConversionHandler>>,
 }
 
 /// Implemented by [`crate::export_plugin!`] for the exported type.
@@ -107,7 +113,9 @@ fn plugin_context(ctx: wit::PluginContext) -> PluginContext {
                 api_version: s.api_version,
             }
         }),
-        grafana_config: string_map(ctx.grafana_config),
+        grafana_config: GrafanaConfig {
+            values: string_map(ctx.grafana_config),
+        },
         user_agent: ctx.user_agent,
         api_version: ctx.api_version,
         namespace: ctx.namespace,
@@ -125,6 +133,18 @@ fn data_query(q: wit::DataQuery) -> DataQuery {
             to: time_from_ms(q.time_range.to_ms),
         },
         json: q.json,
+    }
+}
+
+fn query_data_request(req: wit::QueryDataRequest) -> QueryDataRequest {
+    QueryDataRequest {
+        plugin_context: plugin_context(req.plugin_context),
+        headers: string_map(req.headers),
+        queries: req.queries.into_iter().map(data_query).collect(),
+        format: match req.format {
+            wit::FrameFormat::Arrow => FrameFormat::Arrow,
+            wit::FrameFormat::Json => FrameFormat::Json,
+        },
     }
 }
 
@@ -158,11 +178,7 @@ pub fn query_data(
     req: wit::QueryDataRequest,
 ) -> Result<wit::QueryDataResponse, wit::HandlerError> {
     let handler = handler(&opts.query_data_handler)?;
-    let req = QueryDataRequest {
-        plugin_context: plugin_context(req.plugin_context),
-        headers: string_map(req.headers),
-        queries: req.queries.into_iter().map(data_query).collect(),
-    };
+    let req = query_data_request(req);
     let response = handler.query_data(req).map_err(failed)?;
     let responses = response
         .responses
@@ -316,6 +332,148 @@ pub fn run_stream(opts: &ServeOpts, req: wit::StreamRequest) -> Result<(), wit::
         .map_err(failed)
 }
 
+/// Writes chunks through the host.
+struct HostChunkWriter;
+
+impl HostChunkWriter {
+    fn send(chunk: wit::DataChunk) -> Result<(), Error> {
+        crate::bindings::grafana::plugin::chunk_sender::send(&chunk).map_err(send_error)
+    }
+}
+
+impl ChunkedDataWriter for HostChunkWriter {
+    fn write_frame(
+        &mut self,
+        ref_id: &str,
+        frame_id: &str,
+        frame: crate::data::Frame,
+    ) -> Result<(), Error> {
+        let frame = frame.into_wit()?;
+        Self::send(wit::DataChunk {
+            ref_id: ref_id.to_owned(),
+            frame_id: frame_id.to_owned(),
+            frame: Some(crate::bindings::grafana::plugin::frames::FrameData::Columnar(frame)),
+            error: None,
+            status: None,
+        })
+    }
+
+    fn write_error(&mut self, ref_id: &str, status: u16, error: Error) -> Result<(), Error> {
+        Self::send(wit::DataChunk {
+            ref_id: ref_id.to_owned(),
+            frame_id: String::new(),
+            frame: None,
+            error: Some(plugin_error(error)),
+            status: Some(status),
+        })
+    }
+}
+
+/// `chunked-data.query-chunked-data`.
+pub fn query_chunked_data(
+    opts: &ServeOpts,
+    req: wit::QueryDataRequest,
+) -> Result<(), wit::HandlerError> {
+    let handler = handler(&opts.query_chunked_data_handler)?;
+    handler
+        .query_chunked_data(query_data_request(req), &mut HostChunkWriter)
+        .map_err(failed)
+}
+
+fn admission_request(req: wit::AdmissionRequest) -> AdmissionRequest {
+    AdmissionRequest {
+        plugin_context: plugin_context(req.plugin_context),
+        operation: match req.operation {
+            wit::AdmissionOperation::Create => AdmissionOperation::Create,
+            wit::AdmissionOperation::Update => AdmissionOperation::Update,
+            wit::AdmissionOperation::Delete => AdmissionOperation::Delete,
+        },
+        kind: GroupVersionKind {
+            group: req.kind.group,
+            version: req.kind.version,
+            kind: req.kind.kind,
+        },
+        object_bytes: req.object_bytes,
+        old_object_bytes: req.old_object_bytes,
+    }
+}
+
+fn status_result(r: StatusResult) -> wit::StatusResult {
+    wit::StatusResult {
+        status: r.status,
+        message: r.message,
+        reason: r.reason,
+        code: r.code,
+    }
+}
+
+/// `admission.validate-admission`.
+pub fn validate_admission(
+    opts: &ServeOpts,
+    req: wit::AdmissionRequest,
+) -> Result<wit::ValidationResponse, wit::HandlerError> {
+    let r = handler(&opts.admission_handler)?
+        .validate_admission(admission_request(req))
+        .map_err(failed)?;
+    Ok(wit::ValidationResponse {
+        allowed: r.allowed,
+        result: r.result.map(status_result),
+        warnings: r.warnings,
+    })
+}
+
+/// `admission.mutate-admission`.
+pub fn mutate_admission(
+    opts: &ServeOpts,
+    req: wit::AdmissionRequest,
+) -> Result<wit::MutationResponse, wit::HandlerError> {
+    let r = handler(&opts.admission_handler)?
+        .mutate_admission(admission_request(req))
+        .map_err(failed)?;
+    Ok(wit::MutationResponse {
+        allowed: r.allowed,
+        result: r.result.map(status_result),
+        warnings: r.warnings,
+        object_bytes: r.object_bytes,
+    })
+}
+
+/// `conversion.convert-objects`.
+pub fn convert_objects(
+    opts: &ServeOpts,
+    req: wit::ConversionRequest,
+) -> Result<wit::ConversionResponse, wit::HandlerError> {
+    let req = ConversionRequest {
+        plugin_context: plugin_context(req.plugin_context),
+        uid: req.uid,
+        objects: req
+            .objects
+            .into_iter()
+            .map(|o| RawObject {
+                raw: o.raw,
+                content_type: o.content_type,
+            })
+            .collect(),
+        target_group: req.target_version.group,
+        target_version: req.target_version.version,
+    };
+    let r = handler(&opts.conversion_handler)?
+        .convert_objects(req)
+        .map_err(failed)?;
+    Ok(wit::ConversionResponse {
+        uid: r.uid,
+        result: r.result.map(status_result),
+        objects: r
+            .objects
+            .into_iter()
+            .map(|o| wit::RawObject {
+                raw: o.raw,
+                content_type: o.content_type,
+            })
+            .collect(),
+    })
+}
+
 /// Nanoseconds since the epoch, saturating.
 pub(crate) fn unix_nanos(t: std::time::SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
@@ -325,8 +483,7 @@ pub(crate) fn unix_nanos(t: std::time::SystemTime) -> i64 {
 }
 
 /// Implements the WIT export traits for `$ty` by dispatching to the
-/// handlers of its [`ServeOpts`]. Families the SDK does not offer yet
-/// (chunked data, admission, conversion) answer `unimplemented`.
+/// handlers of its [`ServeOpts`].
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __export_guest_traits {
@@ -376,27 +533,27 @@ macro_rules! __export_guest_traits {
                 }
             }
             impl exports::chunked_data::Guest for $ty {
-                fn query_chunked_data(_: wit::QueryDataRequest) -> Result<(), wit::HandlerError> {
-                    Err(wit::HandlerError::Unimplemented)
+                fn query_chunked_data(req: wit::QueryDataRequest) -> Result<(), wit::HandlerError> {
+                    serve::query_chunked_data(serve::opts::<$ty>(), req)
                 }
             }
             impl exports::admission::Guest for $ty {
                 fn validate_admission(
-                    _: wit::AdmissionRequest,
+                    req: wit::AdmissionRequest,
                 ) -> Result<wit::ValidationResponse, wit::HandlerError> {
-                    Err(wit::HandlerError::Unimplemented)
+                    serve::validate_admission(serve::opts::<$ty>(), req)
                 }
                 fn mutate_admission(
-                    _: wit::AdmissionRequest,
+                    req: wit::AdmissionRequest,
                 ) -> Result<wit::MutationResponse, wit::HandlerError> {
-                    Err(wit::HandlerError::Unimplemented)
+                    serve::mutate_admission(serve::opts::<$ty>(), req)
                 }
             }
             impl exports::conversion::Guest for $ty {
                 fn convert_objects(
-                    _: wit::ConversionRequest,
+                    req: wit::ConversionRequest,
                 ) -> Result<wit::ConversionResponse, wit::HandlerError> {
-                    Err(wit::HandlerError::Unimplemented)
+                    serve::convert_objects(serve::opts::<$ty>(), req)
                 }
             }
         };

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use grafana_wasm_proto::pluginv2 as pb;
 
 use crate::frames;
-use crate::runtime::bindings::frames::FrameData;
+use crate::runtime::bindings::frames::{Frame, FrameData};
 use crate::runtime::bindings::types as wit;
 
 /// Grafana's name for an error source.
@@ -216,12 +216,18 @@ pub fn data_chunk(
     format: wit::FrameFormat,
     include: frames::Include,
 ) -> pb::QueryChunkedDataResponse {
-    let encoded = chunk
-        .frame
-        .map(|f| frame(f, &chunk.ref_id, format, include))
-        .transpose();
-    let frame_bytes = match encoded {
-        Ok(bytes) => bytes.unwrap_or_default(),
+    // Error chunks still carry a valid (empty) frame: some Grafana versions
+    // decode the frame before looking at the error (protocol.md §7).
+    let data = chunk.frame.unwrap_or_else(|| {
+        FrameData::Columnar(Frame {
+            name: String::new(),
+            ref_id: String::new(),
+            meta: None,
+            fields: Vec::new(),
+        })
+    });
+    let frame_bytes = match frame(data, &chunk.ref_id, format, include) {
+        Ok(bytes) => bytes,
         Err(err) => {
             return pb::QueryChunkedDataResponse {
                 error: format!("frame {} of query {}: {err}", chunk.frame_id, chunk.ref_id),

@@ -79,4 +79,6 @@ fn frame(json: &str) -> Frame {
     }
 }
 
+// Exported only in the component: native linkers reject the export names.
+#[cfg(target_arch = "wasm32")]
 export!(DataOnly);

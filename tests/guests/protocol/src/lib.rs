@@ -1,0 +1,257 @@
+//! Exercises every handler family through the SDK, for the protocol tests:
+//! it reports what reached it (request fields, plugin context) and
+//! misbehaves on request (bad status codes, silent handlers, errors, bad
+//! stream packets).
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use grafana_wasm_sdk::backend::*;
+use grafana_wasm_sdk::data::{Field, Frame, FrameMeta};
+use serde_json::{Value, json};
+
+struct Protocol;
+
+/// Everything of the plugin context, as JSON.
+fn context_json(ctx: &PluginContext) -> Value {
+    let ds = ctx.data_source_instance_settings.as_ref();
+    let config = &ctx.grafana_config;
+    json!({
+        "orgId": ctx.org_id,
+        "pluginId": ctx.plugin_id,
+        "pluginVersion": ctx.plugin_version,
+        "userAgent": ctx.user_agent,
+        "apiVersion": ctx.api_version,
+        "namespace": ctx.namespace,
+        "user": ctx.user.as_ref().map(|u| json!({ "login": u.login, "role": u.role })),
+        "datasource": ds.map(|s| json!({
+            "uid": s.uid,
+            "url": s.url,
+            "basicAuthUser": s.basic_auth_user,
+            "jsonData": s.json_data::<Value>().unwrap_or(Value::Null),
+            "secure": s.decrypted_secure_json_data,
+            "apiVersion": s.api_version,
+        })),
+        "app": ctx.app_instance_settings.as_ref().map(|s| s.json_data::<Value>().unwrap_or(Value::Null)),
+        "appUrl": config.app_url(),
+        "concurrentQueryCount": config.concurrent_query_count(),
+        "featureToggles": config.feature_toggles().enabled().collect::<Vec<_>>(),
+    })
+}
+
+impl CallResourceHandler for Protocol {
+    fn call_resource(
+        &self,
+        req: CallResourceRequest,
+        sender: &mut dyn CallResourceResponseSender,
+    ) -> Result<(), Error> {
+        match req.path.as_str() {
+            "inspect" => sender.send(CallResourceResponse::json(
+                200,
+                &json!({
+                    "method": req.method,
+                    "url": req.url,
+                    "path": req.path,
+                    "headers": req.headers,
+                    "body": String::from_utf8_lossy(&req.body),
+                    "context": context_json(&req.plugin_context),
+                }),
+            )),
+            "chunks" => {
+                for i in 0..5 {
+                    sender.send(CallResourceResponse {
+                        status: 200,
+                        headers: [("X-Chunked".to_owned(), vec!["yes".to_owned()])].into(),
+                        body: format!("part-{i};").into_bytes(),
+                    })?;
+                }
+                Ok(())
+            }
+            "bad-status" => sender.send(CallResourceResponse {
+                status: 1000,
+                ..CallResourceResponse::default()
+            }),
+            "silent" => Ok(()),
+            "fail-after" => {
+                sender.send(CallResourceResponse {
+                    status: 200,
+                    body: b"partial".to_vec(),
+                    ..CallResourceResponse::default()
+                })?;
+                Err(Error::downstream("broke after the first chunk"))
+            }
+            other => Err(Error::plugin(format!("no resource {other}"))),
+        }
+    }
+}
+
+impl CheckHealthHandler for Protocol {
+    fn check_health(&self, req: CheckHealthRequest) -> Result<CheckHealthResult, Error> {
+        if req.headers.contains_key("fail") {
+            return Err(Error::downstream("health check failed"));
+        }
+        Ok(CheckHealthResult {
+            status: HealthStatus::Error,
+            message: "down".into(),
+            json_details: json!({ "headers": req.headers }).to_string().into_bytes(),
+        })
+    }
+}
+
+impl QueryDataHandler for Protocol {
+    fn query_data(&self, req: QueryDataRequest) -> Result<QueryDataResponse, Error> {
+        let mut response = QueryDataResponse::new();
+        for query in &req.queries {
+            let model: Value = query.model().unwrap_or(Value::Null);
+            let answer = match model["fail"].as_str() {
+                Some("handler") => return Err(Error::plugin("the handler failed")),
+                Some("downstream") => {
+                    DataResponse::error(Error::downstream("upstream answered 503")).with_status(503)
+                }
+                _ => {
+                    let custom = json!({
+                        "format": format!("{:?}", req.format),
+                        "headers": req.headers,
+                        "queryType": query.query_type,
+                        "maxDataPoints": query.max_data_points,
+                        "intervalMs": query.interval.as_millis() as u64,
+                        "context": context_json(&req.plugin_context),
+                    });
+                    DataResponse::frames(vec![Frame::new("inspect").with_meta(FrameMeta {
+                        custom: Some(custom),
+                        ..FrameMeta::default()
+                    })])
+                }
+            };
+            response.insert(query.ref_id.clone(), answer);
+        }
+        Ok(response)
+    }
+}
+
+impl QueryChunkedDataHandler for Protocol {
+    fn query_chunked_data(
+        &self,
+        req: QueryDataRequest,
+        writer: &mut dyn ChunkedDataWriter,
+    ) -> Result<(), Error> {
+        for query in &req.queries {
+            if query.ref_id == "E" {
+                writer.write_error(&query.ref_id, 502, Error::downstream("no data for E"))?;
+                continue;
+            }
+            for chunk in 0..2_i64 {
+                let frame = Frame::new("chunked")
+                    .with_field(Field::new("n", vec![chunk * 2, chunk * 2 + 1]));
+                writer.write_frame(&query.ref_id, "f1", frame)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl StreamHandler for Protocol {
+    fn subscribe_stream(
+        &self,
+        req: SubscribeStreamRequest,
+    ) -> Result<SubscribeStreamResponse, Error> {
+        let (status, data) = match req.path.as_str() {
+            "denied" => (StreamStatus::PermissionDenied, Vec::new()),
+            "missing" => (StreamStatus::NotFound, Vec::new()),
+            _ => (
+                StreamStatus::Ok,
+                json!({ "initial": req.path, "subscription": String::from_utf8_lossy(&req.data) })
+                    .to_string()
+                    .into_bytes(),
+            ),
+        };
+        Ok(SubscribeStreamResponse { status, data })
+    }
+
+    fn publish_stream(&self, req: PublishStreamRequest) -> Result<PublishStreamResponse, Error> {
+        Ok(PublishStreamResponse {
+            status: StreamStatus::Ok,
+            data: req.data,
+        })
+    }
+
+    fn run_stream(
+        &self,
+        req: RunStreamRequest,
+        sender: &mut dyn StreamPacketSender,
+    ) -> Result<(), Error> {
+        match req.path.as_str() {
+            "bad-json" => sender.send(b"not json".to_vec()),
+            _ => {
+                while sender.wait(Duration::from_millis(50)).is_ok() {}
+                Ok(())
+            }
+        }
+    }
+}
+
+impl AdmissionHandler for Protocol {
+    fn validate_admission(&self, req: AdmissionRequest) -> Result<ValidationResponse, Error> {
+        let allowed = !req.object_bytes.is_empty();
+        Ok(ValidationResponse {
+            allowed,
+            result: (!allowed).then(|| StatusResult {
+                status: "Failure".into(),
+                message: format!("empty {} refused", req.kind.kind),
+                reason: "Invalid".into(),
+                code: 422,
+            }),
+            warnings: vec![format!("{:?}", req.operation)],
+        })
+    }
+
+    fn mutate_admission(&self, req: AdmissionRequest) -> Result<MutationResponse, Error> {
+        let mut object: Value = serde_json::from_slice(&req.object_bytes)?;
+        object["mutated"] = Value::Bool(true);
+        Ok(MutationResponse {
+            allowed: true,
+            result: None,
+            warnings: Vec::new(),
+            object_bytes: object.to_string().into_bytes(),
+        })
+    }
+}
+
+impl ConversionHandler for Protocol {
+    fn convert_objects(&self, req: ConversionRequest) -> Result<ConversionResponse, Error> {
+        let objects = req
+            .objects
+            .into_iter()
+            .map(|o| {
+                let mut object: Value = serde_json::from_slice(&o.raw)?;
+                object["apiVersion"] =
+                    Value::String(format!("{}/{}", req.target_group, req.target_version));
+                Ok(RawObject {
+                    raw: object.to_string().into_bytes(),
+                    content_type: o.content_type,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(ConversionResponse {
+            uid: req.uid,
+            result: None,
+            objects,
+        })
+    }
+}
+
+fn serve_opts() -> ServeOpts {
+    let p = Rc::new(Protocol);
+    ServeOpts {
+        query_data_handler: Some(p.clone()),
+        check_health_handler: Some(p.clone()),
+        call_resource_handler: Some(p.clone()),
+        stream_handler: Some(p.clone()),
+        query_chunked_data_handler: Some(p.clone()),
+        admission_handler: Some(p.clone()),
+        conversion_handler: Some(p),
+        ..ServeOpts::default()
+    }
+}
+
+grafana_wasm_sdk::export_plugin!(serve_opts());
