@@ -16,6 +16,10 @@ use crate::server::{self, ServeConfig};
 /// (`[plugin.<id>] wasm_component` in Grafana's ini).
 pub const COMPONENT_ENV: &str = "GF_PLUGIN_WASM_COMPONENT";
 
+/// Environment variable setting the call deadline in seconds
+/// (`[plugin.<id>] call_timeout` in Grafana's ini).
+pub const CALL_TIMEOUT_ENV: &str = "GF_PLUGIN_CALL_TIMEOUT";
+
 /// File name of the component looked up next to the executable when no
 /// path is given.
 pub const DEFAULT_COMPONENT_FILE: &str = "plugin.wasm";
@@ -52,6 +56,10 @@ pub struct ServeArgs {
     /// to the executable, else the component's file name.
     #[arg(long)]
     pub plugin_id: Option<String>,
+    /// Deadline of a guest call, in seconds (RunStream has none: it runs
+    /// until Grafana cancels it).
+    #[arg(long, env = CALL_TIMEOUT_ENV, default_value_t = 30.0)]
+    pub call_timeout: f64,
     /// Least severe level logged to stderr.
     #[arg(long, env = logging::LOG_LEVEL_ENV, default_value = "debug")]
     pub log_level: Level,
@@ -123,6 +131,7 @@ fn serve_config(args: ServeArgs) -> ServeConfig {
         component,
         runtime: RuntimeSettings {
             plugin_id: Arc::from(plugin_id),
+            call_timeout: std::time::Duration::from_secs_f64(args.call_timeout.max(0.001)),
             ..RuntimeSettings::default()
         },
     }

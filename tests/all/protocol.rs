@@ -239,6 +239,73 @@ async fn query_errors_carry_status_and_source_and_every_request_field_arrives() 
         .unwrap_err();
     assert_eq!(whole.code(), Code::Unknown);
     assert!(whole.message().contains("the handler failed"));
+    assert_eq!(error_source(&whole).as_deref(), Some("plugin"));
+    let downstream = plugin
+        .data()
+        .query_data(query_request(vec![query(
+            "A",
+            r#"{"fail":"handler-downstream"}"#,
+            1_000,
+        )]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_source(&downstream).as_deref(),
+        Some("downstream"),
+        "like the Go SDK's DownstreamError"
+    );
+    plugin.shutdown().await.unwrap();
+}
+
+/// The `errorSource` of a gRPC error's ErrorInfo detail, as Grafana reads it.
+fn error_source(status: &tonic::Status) -> Option<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_error_info()?
+        .metadata
+        .get("errorSource")
+        .cloned()
+}
+
+#[tokio::test]
+async fn a_guest_that_never_returns_is_stopped_at_its_deadline() {
+    let mut command = host_command(PROTOCOL);
+    command.env("GF_PLUGIN_CALL_TIMEOUT", "0.3");
+    let plugin = grafana_wasm_host::client::PluginProcess::launch(command)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = plugin
+        .data()
+        .query_data(query_request(vec![query("A", r#"{"fail":"loop"}"#, 1_000)]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded);
+    assert!(
+        err.message().contains("protocol") && err.message().contains("QueryData"),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "stopped at the deadline, took {:?}",
+        started.elapsed()
+    );
+    // The host keeps serving and counts the timeout.
+    let metrics = plugin
+        .diagnostics()
+        .collect_metrics(pb::CollectMetricsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let text = String::from_utf8(metrics.metrics.unwrap().prometheus).unwrap();
+    assert_eq!(
+        metric_value(
+            &text,
+            "grafana_wasm_guest_timeouts_total",
+            &[("rpc", "QueryData")]
+        ),
+        Some(1.0)
+    );
     plugin.shutdown().await.unwrap();
 }
 

@@ -105,6 +105,10 @@ impl QueryDataHandler for Protocol {
             let model: Value = query.model().unwrap_or(Value::Null);
             let answer = match model["fail"].as_str() {
                 Some("handler") => return Err(Error::plugin("the handler failed")),
+                Some("handler-downstream") => return Err(Error::downstream("the API is down")),
+                Some("loop") => loop {
+                    std::hint::black_box(());
+                },
                 Some("downstream") => {
                     DataResponse::error(Error::downstream("upstream answered 503")).with_status(503)
                 }
