@@ -291,13 +291,7 @@ async fn a_guest_that_never_returns_is_stopped_at_its_deadline() {
         started.elapsed()
     );
     // The host keeps serving and counts the timeout.
-    let metrics = plugin
-        .diagnostics()
-        .collect_metrics(pb::CollectMetricsRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    let text = String::from_utf8(metrics.metrics.unwrap().prometheus).unwrap();
+    let text = scrape_metrics(&plugin).await;
     assert_eq!(
         metric_value(
             &text,

@@ -225,18 +225,7 @@ async fn streams_subscribe_publish_and_run_until_cancelled() {
 #[tokio::test]
 async fn collect_metrics_merges_the_hosts_metrics_with_the_guests_and_they_move() {
     let plugin = launch(RANDOM_WALK).await;
-    let scrape = || async {
-        let metrics = plugin
-            .diagnostics()
-            .collect_metrics(pb::CollectMetricsRequest {
-                plugin_context: Some(context()),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        String::from_utf8(metrics.metrics.unwrap().prometheus).unwrap()
-    };
-    let before = scrape().await;
+    let before = scrape_metrics(&plugin).await;
     let families = metric_families(&before);
     for family in [
         "grafana_wasm_calls_total",
@@ -264,7 +253,7 @@ async fn collect_metrics_merges_the_hosts_metrics_with_the_guests_and_they_move(
         .query_data(query_request(vec![query("A", "{}", TO_MS)]))
         .await
         .unwrap();
-    let after = scrape().await;
+    let after = scrape_metrics(&plugin).await;
     assert_eq!(ok_queries(&after), ok_queries(&before) + 1.0, "{after}");
     let scrapes = metric_value(
         &after,
@@ -406,13 +395,7 @@ async fn many_streams_do_not_block_queries_and_stop_when_cancelled() {
     // No guest work continues after cancellation: every instance is gone.
     let mut live = f64::NAN;
     for _ in 0..100 {
-        let metrics = plugin
-            .diagnostics()
-            .collect_metrics(pb::CollectMetricsRequest::default())
-            .await
-            .unwrap()
-            .into_inner();
-        let text = String::from_utf8(metrics.metrics.unwrap().prometheus).unwrap();
+        let text = scrape_metrics(&plugin).await;
         // The scrape's own instance is gone by the time the text is built.
         live = metric_value(&text, "grafana_wasm_instances", &[]).unwrap();
         if live == 0.0 {

@@ -148,3 +148,16 @@ pub fn metric_value(text: &str, metric: &str, labels: &[(&str, &str)]) -> Option
             _ => None,
         })
 }
+
+/// A CollectMetrics scrape, as Prometheus text.
+pub async fn scrape_metrics(plugin: &PluginProcess) -> String {
+    let metrics = plugin
+        .diagnostics()
+        .collect_metrics(pb::CollectMetricsRequest {
+            plugin_context: Some(context()),
+        })
+        .await
+        .expect("CollectMetrics answers")
+        .into_inner();
+    String::from_utf8(metrics.metrics.unwrap_or_default().prometheus).expect("UTF-8 metrics")
+}
