@@ -15,7 +15,7 @@ use grafana_wasm_host::runtime::bindings::handlers::data;
 use grafana_wasm_host::runtime::bindings::types::{
     DataQuery, FrameFormat, PluginContext, QueryDataRequest, TimeRange,
 };
-use grafana_wasm_host::runtime::{Runtime, RuntimeSettings};
+use grafana_wasm_host::runtime::{InstanceKey, Runtime, RuntimeSettings};
 
 const RUNS: usize = 7;
 
@@ -104,9 +104,10 @@ fn request(rows: usize) -> QueryDataRequest {
 /// One guest call: (the frame, guest build time, whole call time).
 async fn guest_frame(runtime: &Runtime, rows: usize) -> (Frame, Duration, Duration) {
     let req = request(rows);
+    let key = InstanceKey::of(&req.plugin_context);
     let started = Instant::now();
     let mut response = runtime
-        .unary::<data::GuestIndices, _>("QueryData", |guest, store| {
+        .unary::<data::GuestIndices, _>("QueryData", key, |guest, store| {
             Box::pin(async move { guest.call_query_data(store, &req).await })
         })
         .await

@@ -25,6 +25,7 @@ pub struct Metrics {
     traps: IntCounterVec,
     timeouts: IntCounterVec,
     instances: IntGauge,
+    in_flight: IntGauge,
     memory: IntGauge,
     component: IntGaugeVec,
 }
@@ -75,6 +76,7 @@ impl Metrics {
             &["rpc"],
         )?;
         let instances = IntGauge::new("instances", "Live guest instances.")?;
+        let in_flight = IntGauge::new("calls_in_flight", "Guest calls running, streams included.")?;
         let memory = IntGauge::new(
             "guest_memory_bytes",
             "Linear memory of live guest instances.",
@@ -91,6 +93,7 @@ impl Metrics {
         registry.register(Box::new(traps.clone()))?;
         registry.register(Box::new(timeouts.clone()))?;
         registry.register(Box::new(instances.clone()))?;
+        registry.register(Box::new(in_flight.clone()))?;
         registry.register(Box::new(memory.clone()))?;
         registry.register(Box::new(component.clone()))?;
         let process = Registry::new();
@@ -105,6 +108,7 @@ impl Metrics {
             traps,
             timeouts,
             instances,
+            in_flight,
             memory,
             component,
         }))
@@ -129,6 +133,13 @@ impl Metrics {
         self.instances.add(delta);
     }
 
+    /// Counts a guest call as running until the returned guard is dropped
+    /// (when the call ends, or is abandoned).
+    pub fn call_started(&self) -> InFlight<'_> {
+        self.in_flight.inc();
+        InFlight(&self.in_flight)
+    }
+
     /// Guest linear memory grew (or, negative, was released).
     pub fn add_memory(&self, delta: i64) {
         self.memory.add(delta);
@@ -149,5 +160,14 @@ impl Metrics {
             tracing::warn!(error = %err, "encoding the host's metrics failed");
         }
         buffer
+    }
+}
+
+/// A running guest call, for the `calls_in_flight` gauge.
+pub struct InFlight<'a>(&'a IntGauge);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }

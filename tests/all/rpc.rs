@@ -392,20 +392,68 @@ async fn many_streams_do_not_block_queries_and_stop_when_cancelled() {
         );
     }
     drop(streams);
-    // No guest work continues after cancellation: every instance is gone.
-    let mut live = f64::NAN;
+    // No guest work continues after cancellation: no call is running (the
+    // scrape's own call has ended when its text is built).
+    let mut running = f64::NAN;
     for _ in 0..100 {
         let text = scrape_metrics(&plugin).await;
-        // The scrape's own instance is gone by the time the text is built.
-        live = metric_value(&text, "grafana_wasm_instances", &[]).unwrap();
-        if live == 0.0 {
+        running = metric_value(&text, "grafana_wasm_calls_in_flight", &[]).unwrap();
+        if running == 0.0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(
-        live, 0.0,
-        "instances still alive after their streams were cancelled"
+        running, 0.0,
+        "guest calls still running after their streams were cancelled"
+    );
+    plugin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn guest_state_lives_per_datasource_and_settings_version() {
+    let plugin = launch(RANDOM_WALK).await;
+    let with_datasource = |uid: &str, updated_ms: i64| {
+        let mut ctx = context();
+        let ds = ctx.data_source_instance_settings.as_mut().unwrap();
+        ds.uid = uid.into();
+        ds.last_updated_ms = updated_ms;
+        ctx
+    };
+    let queries_counted = |ctx: pb::PluginContext| {
+        let plugin = &plugin;
+        async move {
+            let metrics = plugin
+                .diagnostics()
+                .collect_metrics(pb::CollectMetricsRequest {
+                    plugin_context: Some(ctx),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            let text = String::from_utf8(metrics.metrics.unwrap().prometheus).unwrap();
+            metric_value(&text, "randomwalk_queries_total", &[]).unwrap()
+        }
+    };
+    for _ in 0..2 {
+        let mut request = query_request(vec![query("A", "{}", TO_MS)]);
+        request.plugin_context = Some(with_datasource("a", 1));
+        plugin.data().query_data(request).await.unwrap();
+    }
+    assert_eq!(
+        queries_counted(with_datasource("a", 1)).await,
+        2.0,
+        "state kept between calls of one datasource"
+    );
+    assert_eq!(
+        queries_counted(with_datasource("b", 1)).await,
+        0.0,
+        "another datasource never sees it"
+    );
+    assert_eq!(
+        queries_counted(with_datasource("a", 2)).await,
+        0.0,
+        "new settings, new instance"
     );
     plugin.shutdown().await.unwrap();
 }

@@ -7,9 +7,9 @@ use grafana_wasm_proto::pluginv2 as pb;
 use tonic::{Request, Response, Status};
 
 use crate::convert::{from_proto, to_proto};
-use crate::runtime::Runtime;
 use crate::runtime::bindings::handlers::admission;
 use crate::runtime::bindings::types::AdmissionRequest;
+use crate::runtime::{InstanceKey, Runtime};
 
 /// Serves the `AdmissionControl` service.
 pub struct AdmissionService {
@@ -36,9 +36,10 @@ impl pb::admission_control_server::AdmissionControl for AdmissionService {
         request: Request<pb::AdmissionRequest>,
     ) -> Result<Response<pb::ValidationResponse>, Status> {
         let request = admission_request(request.into_inner())?;
+        let key = InstanceKey::of(&request.plugin_context);
         let response = self
             .runtime
-            .unary::<admission::GuestIndices, _>("ValidateAdmission", |guest, store| {
+            .unary::<admission::GuestIndices, _>("ValidateAdmission", key, |guest, store| {
                 Box::pin(async move { guest.call_validate_admission(store, &request).await })
             })
             .await?;
@@ -50,9 +51,10 @@ impl pb::admission_control_server::AdmissionControl for AdmissionService {
         request: Request<pb::AdmissionRequest>,
     ) -> Result<Response<pb::MutationResponse>, Status> {
         let request = admission_request(request.into_inner())?;
+        let key = InstanceKey::of(&request.plugin_context);
         let response = self
             .runtime
-            .unary::<admission::GuestIndices, _>("MutateAdmission", |guest, store| {
+            .unary::<admission::GuestIndices, _>("MutateAdmission", key, |guest, store| {
                 Box::pin(async move { guest.call_mutate_admission(store, &request).await })
             })
             .await?;

@@ -7,8 +7,8 @@ use grafana_wasm_proto::pluginv2 as pb;
 use tonic::{Request, Response, Status};
 
 use crate::convert::{from_proto, to_proto};
-use crate::runtime::Runtime;
 use crate::runtime::bindings::handlers::conversion;
+use crate::runtime::{InstanceKey, Runtime};
 
 /// Serves the `ResourceConversion` service.
 pub struct ConversionService {
@@ -29,9 +29,10 @@ impl pb::resource_conversion_server::ResourceConversion for ConversionService {
         request: Request<pb::ConversionRequest>,
     ) -> Result<Response<pb::ConversionResponse>, Status> {
         let request = from_proto::conversion_request(request.into_inner());
+        let key = InstanceKey::of(&request.plugin_context);
         let response = self
             .runtime
-            .unary::<conversion::GuestIndices, _>("ConvertObjects", |guest, store| {
+            .unary::<conversion::GuestIndices, _>("ConvertObjects", key, |guest, store| {
                 Box::pin(async move { guest.call_convert_objects(store, &request).await })
             })
             .await?;

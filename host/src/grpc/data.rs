@@ -12,7 +12,7 @@ use crate::convert::{from_proto, to_proto};
 use crate::frames::Include;
 use crate::runtime::bindings::handlers::{chunked_data, data};
 use crate::runtime::bindings::types::{DataChunk, FrameFormat};
-use crate::runtime::{CallError, Outbox, Runtime};
+use crate::runtime::{CallError, InstanceKey, Outbox, Runtime};
 
 /// Serves the `Data` service.
 pub struct DataService {
@@ -33,10 +33,11 @@ impl pb::data_server::Data for DataService {
         request: Request<pb::QueryDataRequest>,
     ) -> Result<Response<pb::QueryDataResponse>, Status> {
         let request = from_proto::query_data_request(request.into_inner());
+        let key = InstanceKey::of(&request.plugin_context);
         let format = request.format;
         let response = self
             .runtime
-            .unary::<data::GuestIndices, _>("QueryData", |guest, store| {
+            .unary::<data::GuestIndices, _>("QueryData", key, |guest, store| {
                 Box::pin(async move { guest.call_query_data(store, &request).await })
             })
             .await?;
@@ -52,6 +53,7 @@ impl pb::data_server::Data for DataService {
         request: Request<pb::QueryChunkedDataRequest>,
     ) -> Result<Response<Self::QueryChunkedDataStream>, Status> {
         let request = from_proto::query_chunked_data_request(request.into_inner());
+        let key = InstanceKey::of(&request.plugin_context);
         let chunks = Chunks::new(request.format);
         let (sender, from_guest) = mpsc::channel(pump::CAPACITY);
         let outbox = Outbox {
@@ -64,6 +66,7 @@ impl pb::data_server::Data for DataService {
             runtime
                 .call::<chunked_data::GuestIndices, _>(
                     "QueryChunkedData",
+                    key,
                     outbox,
                     limit,
                     |guest, store| {

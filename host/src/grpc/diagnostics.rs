@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 
 use crate::convert::{from_proto, to_proto};
 use crate::runtime::bindings::handlers::diagnostics;
-use crate::runtime::{CallError, Runtime};
+use crate::runtime::{CallError, InstanceKey, Runtime};
 
 /// Serves the `Diagnostics` service.
 pub struct DiagnosticsService {
@@ -28,9 +28,10 @@ impl pb::diagnostics_server::Diagnostics for DiagnosticsService {
         request: Request<pb::CheckHealthRequest>,
     ) -> Result<Response<pb::CheckHealthResponse>, Status> {
         let request = from_proto::check_health_request(request.into_inner());
+        let key = InstanceKey::of(&request.plugin_context);
         let result = self
             .runtime
-            .unary::<diagnostics::GuestIndices, _>("CheckHealth", |guest, store| {
+            .unary::<diagnostics::GuestIndices, _>("CheckHealth", key, |guest, store| {
                 Box::pin(async move { guest.call_check_health(store, &request).await })
             })
             .await;
@@ -50,9 +51,10 @@ impl pb::diagnostics_server::Diagnostics for DiagnosticsService {
         request: Request<pb::CollectMetricsRequest>,
     ) -> Result<Response<pb::CollectMetricsResponse>, Status> {
         let request = from_proto::collect_metrics_request(request.into_inner());
+        let key = InstanceKey::of(&request.plugin_context);
         let result = self
             .runtime
-            .unary::<diagnostics::GuestIndices, _>("CollectMetrics", |guest, store| {
+            .unary::<diagnostics::GuestIndices, _>("CollectMetrics", key, |guest, store| {
                 Box::pin(async move { guest.call_collect_metrics(store, &request).await })
             })
             .await;

@@ -10,7 +10,7 @@ use super::pump::{self, Forward, Outgoing};
 use crate::convert::{from_proto, to_proto};
 use crate::runtime::bindings::handlers::resource;
 use crate::runtime::bindings::types::CallResourceResponse;
-use crate::runtime::{CallError, Outbox, Runtime};
+use crate::runtime::{CallError, InstanceKey, Outbox, Runtime};
 
 /// Serves the `Resource` service.
 pub struct ResourceService {
@@ -33,6 +33,7 @@ impl pb::resource_server::Resource for ResourceService {
         request: Request<pb::CallResourceRequest>,
     ) -> Result<Response<Self::CallResourceStream>, Status> {
         let request = from_proto::call_resource_request(request.into_inner());
+        let key = InstanceKey::of(&request.plugin_context);
         let (sender, from_guest) = mpsc::channel(pump::CAPACITY);
         let outbox = Outbox {
             resource: Some(sender),
@@ -42,9 +43,15 @@ impl pb::resource_server::Resource for ResourceService {
         let limit = Some(runtime.call_timeout());
         let call = async move {
             runtime
-                .call::<resource::GuestIndices, _>("CallResource", outbox, limit, |guest, store| {
-                    Box::pin(async move { guest.call_call_resource(store, &request).await })
-                })
+                .call::<resource::GuestIndices, _>(
+                    "CallResource",
+                    key,
+                    outbox,
+                    limit,
+                    |guest, store| {
+                        Box::pin(async move { guest.call_call_resource(store, &request).await })
+                    },
+                )
                 .await
         };
         Ok(Response::new(pump::pump(

@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status};
 use super::pump::{self, Forward, Outgoing};
 use crate::convert::{from_proto, to_proto};
 use crate::runtime::bindings::handlers::streaming;
-use crate::runtime::{CallError, Outbox, Runtime};
+use crate::runtime::{CallError, InstanceKey, Outbox, Runtime};
 
 /// Serves the `Stream` service.
 pub struct StreamService {
@@ -33,9 +33,10 @@ impl pb::stream_server::Stream for StreamService {
         request: Request<pb::SubscribeStreamRequest>,
     ) -> Result<Response<pb::SubscribeStreamResponse>, Status> {
         let request = from_proto::subscribe_stream_request(request.into_inner());
+        let key = InstanceKey::of(&request.plugin_context);
         let response = self
             .runtime
-            .unary::<streaming::GuestIndices, _>("SubscribeStream", |guest, store| {
+            .unary::<streaming::GuestIndices, _>("SubscribeStream", key, |guest, store| {
                 Box::pin(async move { guest.call_subscribe_stream(store, &request).await })
             })
             .await?;
@@ -47,9 +48,10 @@ impl pb::stream_server::Stream for StreamService {
         request: Request<pb::PublishStreamRequest>,
     ) -> Result<Response<pb::PublishStreamResponse>, Status> {
         let request = from_proto::publish_stream_request(request.into_inner());
+        let key = InstanceKey::of(&request.plugin_context);
         let response = self
             .runtime
-            .unary::<streaming::GuestIndices, _>("PublishStream", |guest, store| {
+            .unary::<streaming::GuestIndices, _>("PublishStream", key, |guest, store| {
                 Box::pin(async move { guest.call_publish_stream(store, &request).await })
             })
             .await?;
@@ -63,6 +65,7 @@ impl pb::stream_server::Stream for StreamService {
         request: Request<pb::RunStreamRequest>,
     ) -> Result<Response<Self::RunStreamStream>, Status> {
         let request = from_proto::run_stream_request(request.into_inner());
+        let key = InstanceKey::of(&request.plugin_context);
         let (sender, from_guest) = mpsc::channel(pump::CAPACITY);
         let outbox = Outbox {
             stream: Some(sender),
@@ -75,6 +78,7 @@ impl pb::stream_server::Stream for StreamService {
         let call = async move {
             let run = runtime.call::<streaming::GuestIndices, _>(
                 "RunStream",
+                key,
                 outbox,
                 None,
                 |guest, store| {

@@ -8,6 +8,7 @@
 pub mod bindings;
 mod engine;
 mod plugin;
+mod pool;
 mod state;
 
 use std::future::Future;
@@ -20,6 +21,7 @@ use wasmtime::component::{Instance as ComponentInstance, Linker};
 use wasmtime::{Engine, Store};
 
 pub use plugin::{Exports, Family, LoadError, Plugin};
+pub use pool::InstanceKey;
 pub use state::{GuestState, Outbox};
 
 use crate::metrics::Metrics;
@@ -27,6 +29,10 @@ use bindings::types::{HandlerError, PluginError};
 
 /// A guest export call in flight: its trap, or the handler's result.
 pub type GuestCall<'a, R> = BoxFuture<'a, wasmtime::Result<Result<R, HandlerError>>>;
+
+/// Idle instances kept per plugin instance: enough for the usual
+/// concurrency of one datasource on a small machine.
+const MAX_IDLE_PER_KEY: usize = 4;
 
 /// Linear memory a guest instance may use unless configured otherwise.
 pub const DEFAULT_MAX_MEMORY: usize = 256 << 20;
@@ -92,6 +98,7 @@ pub struct Runtime {
     engine: Engine,
     settings: RuntimeSettings,
     metrics: Arc<Metrics>,
+    idle: pool::IdlePool,
     plugin: Result<Arc<Plugin>, Arc<LoadError>>,
 }
 
@@ -144,6 +151,7 @@ impl Runtime {
             engine,
             settings,
             metrics,
+            idle: pool::IdlePool::new(MAX_IDLE_PER_KEY),
             plugin,
         })
     }
@@ -158,32 +166,27 @@ impl Runtime {
         self.settings.call_timeout
     }
 
-    /// A fresh instance for one call, with `outbox` as its senders.
+    /// A fresh instance for calls.
     ///
     /// # Errors
     /// [`CallError::NotLoaded`] without a component, [`CallError::Trap`]
     /// when instantiation fails (e.g. the guest's start-up traps).
-    pub async fn instantiate(
-        &self,
-        rpc: &'static str,
-        outbox: Outbox,
-    ) -> Result<Instance, CallError> {
+    pub async fn instantiate(&self, rpc: &'static str) -> Result<Instance, CallError> {
         let plugin = self
             .plugin
             .as_ref()
             .map_err(|err| CallError::NotLoaded(err.clone()))?;
-        let mut state = GuestState::new(
+        let state = GuestState::new(
             self.settings.plugin_id.clone(),
             self.settings.max_memory,
             self.metrics.clone(),
         );
-        state.outbox = outbox;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
         // Yield to the async runtime at every epoch tick, so that deadlines
         // and cancellation can stop a guest that never returns.
-        store.set_epoch_deadline(1);
         store.epoch_deadline_async_yield_and_update(1);
+        store.set_epoch_deadline(1);
         let instance = plugin
             .pre
             .instantiate_async(&mut store)
@@ -196,25 +199,43 @@ impl Runtime {
         })
     }
 
-    /// Instantiates, loads handler interface `F` and runs `call` on it under
-    /// `limit`. The instance (and the outbox's senders) is dropped when the
-    /// call ends.
+    /// Runs `call` on handler interface `F` of a guest instance of `key`
+    /// (a warm one when idle, else a fresh one), with `outbox` as its
+    /// senders, under `limit`. The instance goes back to the idle pool
+    /// unless it trapped, was stopped, or the call was dropped.
     ///
     /// # Errors
     /// Every [`CallError`].
     pub async fn call<F: Family, R>(
         &self,
         rpc: &'static str,
+        key: InstanceKey,
         outbox: Outbox,
         limit: Option<Duration>,
         call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>,
     ) -> Result<R, CallError> {
         let started = Instant::now();
+        let _in_flight = self.metrics.call_started();
         let result = async {
-            let mut instance = self.instantiate(rpc, outbox).await?;
+            let mut instance = match self.idle.take(&key) {
+                Some(warm) => warm,
+                None => self.instantiate(rpc).await?,
+            };
+            instance.store.data_mut().outbox = outbox;
+            instance.store.set_epoch_deadline(1);
             let guest = instance.handlers::<F>()?;
-            self.guard(rpc, limit, call(&guest, &mut instance.store))
-                .await
+            let outcome = self
+                .guard(rpc, limit, call(&guest, &mut instance.store))
+                .await;
+            // Clearing the outbox closes the call's channels.
+            instance.store.data_mut().outbox = Outbox::default();
+            if matches!(
+                outcome,
+                Ok(_) | Err(CallError::Failed(_) | CallError::Unimplemented)
+            ) {
+                self.idle.put(key, instance);
+            }
+            outcome
         }
         .await;
         self.metrics.observe_call(rpc, &result, started.elapsed());
@@ -233,10 +254,12 @@ impl Runtime {
     pub async fn unary<F: Family, R>(
         &self,
         rpc: &'static str,
+        key: InstanceKey,
         call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>,
     ) -> Result<R, CallError> {
         let limit = Some(self.settings.call_timeout);
-        self.call::<F, R>(rpc, Outbox::default(), limit, call).await
+        self.call::<F, R>(rpc, key, Outbox::default(), limit, call)
+            .await
     }
 
     /// Runs a guest call under `limit` and sorts its outcome into the
