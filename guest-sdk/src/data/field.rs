@@ -104,13 +104,12 @@ fn zeroed<T: Default>(values: Vec<Option<T>>) -> Vec<T> {
     values.into_iter().map(Option::unwrap_or_default).collect()
 }
 
-fn strings(values: &[Option<&str>]) -> wit::Values {
-    wit::Values::String(var_bytes(values.iter().map(|s| s.map(str::as_bytes))))
+fn strings<'a>(values: impl ExactSizeIterator<Item = Option<&'a str>> + Clone) -> wit::Values {
+    wit::Values::String(var_bytes(values.map(|s| s.map(str::as_bytes))))
 }
 
-fn json(values: &[Option<&Value>]) -> wit::Values {
+fn json<'a>(values: impl ExactSizeIterator<Item = Option<&'a Value>>) -> wit::Values {
     let encoded: Vec<Option<Vec<u8>>> = values
-        .iter()
         .map(|v| v.map(|v| v.to_string().into_bytes()))
         .collect();
     wit::Values::Json(var_bytes(encoded.iter().map(Option::as_deref)))
@@ -137,14 +136,14 @@ field_values! {
     Float64, NullableFloat64, f64, wit::Values::Float64, |v| wit::Values::Float64(zeroed(v));
     Bool, NullableBool, bool, wit::Values::Bool, |v| wit::Values::Bool(zeroed(v));
     String, NullableString, String,
-        |v: Vec<String>| strings(&v.iter().map(|s| Some(s.as_str())).collect::<Vec<_>>()),
-        |v: Vec<Option<String>>| strings(&v.iter().map(Option::as_deref).collect::<Vec<_>>());
+        |v: Vec<String>| strings(v.iter().map(|s| Some(s.as_str()))),
+        |v: Vec<Option<String>>| strings(v.iter().map(Option::as_deref));
     Time, NullableTime, SystemTime,
         |v: Vec<SystemTime>| times(v.into_iter().map(Some)),
         |v: Vec<Option<SystemTime>>| times(v.into_iter());
     Json, NullableJson, Value,
-        |v: Vec<Value>| json(&v.iter().map(Some).collect::<Vec<_>>()),
-        |v: Vec<Option<Value>>| json(&v.iter().map(Option::as_ref).collect::<Vec<_>>());
+        |v: Vec<Value>| json(v.iter().map(Some)),
+        |v: Vec<Option<Value>>| json(v.iter().map(Option::as_ref));
     Enum, NullableEnum, EnumItemIndex,
         |v: Vec<EnumItemIndex>| enums(v.into_iter().map(Some)),
         |v: Vec<Option<EnumItemIndex>>| enums(v.into_iter());
@@ -180,10 +179,12 @@ fn validity<T>(values: &[Option<T>]) -> Vec<u8> {
     bitmap
 }
 
-/// Variable-width values as one buffer plus offsets (nulls are empty).
-fn var_bytes<'a>(values: impl ExactSizeIterator<Item = Option<&'a [u8]>>) -> wit::VarBytes {
+/// Variable-width values as one buffer plus offsets (nulls are empty),
+/// sized up front so the buffer is written once.
+fn var_bytes<'a>(values: impl ExactSizeIterator<Item = Option<&'a [u8]>> + Clone) -> wit::VarBytes {
+    let total = values.clone().map(|v| v.map_or(0, <[u8]>::len)).sum();
     let mut offsets = Vec::with_capacity(values.len() + 1);
-    let mut data = Vec::new();
+    let mut data = Vec::with_capacity(total);
     offsets.push(0);
     for value in values {
         data.extend_from_slice(value.unwrap_or_default());
