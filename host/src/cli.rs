@@ -113,6 +113,7 @@ fn executable_dir() -> Option<PathBuf> {
 
 fn serve_config(args: ServeArgs) -> ServeConfig {
     let exe_dir = executable_dir();
+    let manifest = exe_dir.as_deref().and_then(plugin_json).unwrap_or_default();
     let component = args.component.unwrap_or_else(|| {
         exe_dir
             .clone()
@@ -121,7 +122,7 @@ fn serve_config(args: ServeArgs) -> ServeConfig {
     });
     let plugin_id = args
         .plugin_id
-        .or_else(|| exe_dir.as_deref().and_then(plugin_json_id))
+        .or_else(|| manifest["id"].as_str().map(str::to_owned))
         .unwrap_or_else(|| {
             component
                 .file_stem()
@@ -131,15 +132,15 @@ fn serve_config(args: ServeArgs) -> ServeConfig {
         component,
         runtime: RuntimeSettings {
             plugin_id: Arc::from(plugin_id),
+            plugin_version: Arc::from(manifest["info"]["version"].as_str().unwrap_or_default()),
             call_timeout: std::time::Duration::from_secs_f64(args.call_timeout.max(0.001)),
             ..RuntimeSettings::default()
         },
     }
 }
 
-/// The `id` of `plugin.json` in `dir`, if there is one.
-fn plugin_json_id(dir: &Path) -> Option<String> {
+/// `plugin.json` in `dir`, if there is one.
+fn plugin_json(dir: &Path) -> Option<serde_json::Value> {
     let text = std::fs::read_to_string(dir.join("plugin.json")).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    json.get("id")?.as_str().map(str::to_owned)
+    serde_json::from_str(&text).ok()
 }

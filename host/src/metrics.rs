@@ -28,6 +28,7 @@ pub struct Metrics {
     in_flight: IntGauge,
     memory: IntGauge,
     component: IntGaugeVec,
+    loads: IntCounterVec,
 }
 
 /// The outcome label of a call.
@@ -81,12 +82,19 @@ impl Metrics {
             "guest_memory_bytes",
             "Linear memory of live guest instances.",
         )?;
+        let loads = IntCounterVec::new(
+            Opts::new(
+                "component_loads_total",
+                "Component loads by outcome (ok, failed).",
+            ),
+            &["outcome"],
+        )?;
         let component = IntGaugeVec::new(
             Opts::new(
                 "component_info",
-                "The loaded component: its SHA-256 and path (value 1).",
+                "The loaded component: its SHA-256, path and declared version (value 1).",
             ),
-            &["sha256", "path"],
+            &["sha256", "path", "version"],
         )?;
         registry.register(Box::new(calls.clone()))?;
         registry.register(Box::new(duration.clone()))?;
@@ -96,6 +104,7 @@ impl Metrics {
         registry.register(Box::new(in_flight.clone()))?;
         registry.register(Box::new(memory.clone()))?;
         registry.register(Box::new(component.clone()))?;
+        registry.register(Box::new(loads.clone()))?;
         let process = Registry::new();
         process.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -111,6 +120,7 @@ impl Metrics {
             in_flight,
             memory,
             component,
+            loads,
         }))
     }
 
@@ -145,10 +155,18 @@ impl Metrics {
         self.memory.add(delta);
     }
 
-    /// Records the loaded component's identity.
-    pub fn set_component(&self, sha256: &str, path: &str) {
+    /// Records a loaded component and its identity.
+    pub fn component_loaded(&self, sha256: &str, path: &str, version: &str) {
+        self.loads.with_label_values(&["ok"]).inc();
         self.component.reset();
-        self.component.with_label_values(&[sha256, path]).set(1);
+        self.component
+            .with_label_values(&[sha256, path, version])
+            .set(1);
+    }
+
+    /// Records a component that failed to load.
+    pub fn component_failed(&self) {
+        self.loads.with_label_values(&["failed"]).inc();
     }
 
     /// Every family in Prometheus text exposition format.

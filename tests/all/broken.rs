@@ -25,6 +25,17 @@ async fn assert_every_call_fails(component: &str, expected: &str) {
         .check_health(pb::CheckHealthRequest::default())
         .await;
     assert_eq!(health.unwrap_err().code(), Code::FailedPrecondition);
+    let metrics = scrape_metrics(&plugin).await;
+    let failed_loads = metric_value(
+        &metrics,
+        "grafana_wasm_component_loads_total",
+        &[("outcome", "failed")],
+    );
+    assert_eq!(
+        failed_loads,
+        Some(1.0),
+        "scrapes still answer, with the failed load counted"
+    );
     let logged = log_entries(&plugin).into_iter().any(|e| {
         e["@level"] == "error" && e["error"].as_str().is_some_and(|m| m.contains(expected))
     });

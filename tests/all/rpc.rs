@@ -240,6 +240,25 @@ async fn collect_metrics_merges_the_hosts_metrics_with_the_guests_and_they_move(
             "{family} missing from {families:?}"
         );
     }
+    let sha256: String = {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(std::fs::read(RANDOM_WALK).unwrap());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    };
+    let identity = metric_value(
+        &before,
+        "grafana_wasm_component_info",
+        &[("sha256", &sha256), ("path", RANDOM_WALK)],
+    );
+    assert_eq!(identity, Some(1.0), "the component's identity is exported");
+    assert_eq!(
+        metric_value(
+            &before,
+            "grafana_wasm_component_loads_total",
+            &[("outcome", "ok")]
+        ),
+        Some(1.0)
+    );
     let ok_queries = |text: &str| {
         metric_value(
             text,

@@ -77,6 +77,8 @@ pub enum CallError {
 pub struct RuntimeSettings {
     /// The plugin id, used in logs and error messages.
     pub plugin_id: Arc<str>,
+    /// The plugin's declared version (`info.version` of plugin.json).
+    pub plugin_version: Arc<str>,
     /// Linear memory cap per instance, in bytes.
     pub max_memory: usize,
     /// Deadline of a unary guest call.
@@ -87,6 +89,7 @@ impl Default for RuntimeSettings {
     fn default() -> Self {
         Self {
             plugin_id: Arc::from("unknown"),
+            plugin_version: Arc::from(""),
             max_memory: DEFAULT_MAX_MEMORY,
             call_timeout: Duration::from_secs(30),
         }
@@ -135,15 +138,21 @@ impl Runtime {
             .map_err(Arc::new);
         match &plugin {
             Ok(p) => {
-                metrics.set_component(&p.sha256, &p.path.display().to_string());
+                metrics.component_loaded(
+                    &p.sha256,
+                    &p.path.display().to_string(),
+                    &settings.plugin_version,
+                );
                 tracing::info!(
                     component = %p.path.display(),
                     sha256 = %p.sha256,
+                    version = %settings.plugin_version,
                     exports = ?p.exports.names(),
                     "plugin component loaded"
                 )
             }
             Err(err) => {
+                metrics.component_failed();
                 tracing::error!(error = %err, "plugin component failed to load; every call will fail until it is fixed")
             }
         }
