@@ -99,7 +99,6 @@ async fn drive(args: DemoArgs) -> anyhow::Result<()> {
 
     query(&plugin).await?;
     resource(&plugin).await?;
-    stream(&plugin, args.packets).await?;
 
     let metrics = plugin
         .diagnostics()
@@ -109,10 +108,13 @@ async fn drive(args: DemoArgs) -> anyhow::Result<()> {
         .await?
         .into_inner();
     let text = metrics.metrics.map(|m| m.prometheus).unwrap_or_default();
-    println!(
-        "\n== CollectMetrics\n{}",
-        String::from_utf8_lossy(&text).trim_end()
-    );
+    println!("\n== CollectMetrics (samples; histogram buckets and process metrics left out)");
+    String::from_utf8_lossy(&text)
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.contains("_bucket{") && !l.starts_with("process_"))
+        .for_each(|l| println!("{l}"));
+
+    stream(&plugin, args.packets).await?;
 
     let logs = plugin.stderr_lines();
     let (status, graceful) = plugin.shutdown().await?;
