@@ -165,11 +165,6 @@ impl Runtime {
         })
     }
 
-    /// The plugin id.
-    pub fn plugin_id(&self) -> &Arc<str> {
-        &self.settings.plugin_id
-    }
-
     /// The deadline of a unary guest call.
     pub fn call_timeout(&self) -> Duration {
         self.settings.call_timeout
@@ -180,7 +175,7 @@ impl Runtime {
     /// # Errors
     /// [`CallError::NotLoaded`] without a component, [`CallError::Trap`]
     /// when instantiation fails (e.g. the guest's start-up traps).
-    pub async fn instantiate(&self, rpc: &'static str) -> Result<Instance, CallError> {
+    async fn instantiate(&self, rpc: &'static str) -> Result<Instance, CallError> {
         let plugin = self
             .plugin
             .as_ref()
