@@ -60,6 +60,10 @@ pub struct ServeArgs {
     /// until Grafana cancels it).
     #[arg(long, env = CALL_TIMEOUT_ENV, default_value_t = 30.0)]
     pub call_timeout: f64,
+    /// Directory for compiled components. Default: `$XDG_CACHE_HOME` or
+    /// `$HOME/.cache` `/grafana-wasm`, else the temporary directory.
+    #[arg(long, env = crate::runtime::cache::CACHE_DIR_ENV)]
+    pub cache_dir: Option<PathBuf>,
     /// Least severe level logged to stderr.
     #[arg(long, env = logging::LOG_LEVEL_ENV, default_value = "debug")]
     pub log_level: Level,
@@ -134,6 +138,9 @@ fn serve_config(args: ServeArgs) -> ServeConfig {
             plugin_id: Arc::from(plugin_id),
             plugin_version: Arc::from(manifest["info"]["version"].as_str().unwrap_or_default()),
             call_timeout: std::time::Duration::from_secs_f64(args.call_timeout.max(0.001)),
+            cache_dir: args
+                .cache_dir
+                .unwrap_or_else(crate::runtime::cache::default_dir),
             ..RuntimeSettings::default()
         },
     }

@@ -163,3 +163,40 @@ async fn sigint_is_ignored() {
     assert!(health.is_ok());
     plugin.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_restart_loads_the_compiled_component_from_the_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    let start = || async {
+        let mut command = host_command(RANDOM_WALK);
+        command.env("GF_PLUGIN_WASM_CACHE_DIR", cache.path());
+        let plugin = PluginProcess::launch(command).await.unwrap();
+        let health = plugin
+            .diagnostics()
+            .check_health(pb::CheckHealthRequest::default())
+            .await;
+        assert!(health.is_ok());
+        let entries = log_entries(&plugin);
+        plugin.shutdown().await.unwrap();
+        let how = |m: &str| {
+            m.starts_with("component compiled") || m.starts_with("compiled component loaded")
+        };
+        let load = entries
+            .iter()
+            .find(|e| e["@message"].as_str().is_some_and(how))
+            .expect("a log line saying how the component was loaded");
+        load["@message"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(start().await, "component compiled");
+    assert_eq!(start().await, "compiled component loaded from the cache");
+    let files: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "one entry: {files:?}");
+
+    // A damaged entry is ignored and replaced, never trusted.
+    std::fs::write(&files[0], b"not a compiled component").unwrap();
+    assert_eq!(start().await, "component compiled");
+    assert_eq!(start().await, "compiled component loaded from the cache");
+}

@@ -6,13 +6,14 @@
 //! guest instance.
 
 pub mod bindings;
+pub mod cache;
 mod engine;
 mod plugin;
 mod pool;
 mod state;
 
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -83,6 +84,8 @@ pub struct RuntimeSettings {
     pub max_memory: usize,
     /// Deadline of a unary guest call.
     pub call_timeout: Duration,
+    /// Where compiled components are cached.
+    pub cache_dir: PathBuf,
 }
 
 impl Default for RuntimeSettings {
@@ -92,6 +95,7 @@ impl Default for RuntimeSettings {
             plugin_version: Arc::from(""),
             max_memory: DEFAULT_MAX_MEMORY,
             call_timeout: Duration::from_secs(30),
+            cache_dir: cache::default_dir(),
         }
     }
 }
@@ -133,9 +137,15 @@ impl Runtime {
             settings.max_memory,
             metrics.clone(),
         );
-        let plugin = Plugin::load(&engine, &linker, path, probe)
-            .await
-            .map_err(Arc::new);
+        let plugin = Plugin::load(
+            &engine,
+            &linker,
+            path,
+            &cache::CompiledCache::new(settings.cache_dir.clone()),
+            probe,
+        )
+        .await
+        .map_err(Arc::new);
         match &plugin {
             Ok(p) => {
                 metrics.component_loaded(

@@ -3,11 +3,13 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
 use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 use wasmtime::{Engine, Store};
 
 use super::bindings::{Plugin as PluginWorld, handlers};
+use super::cache::CompiledCache;
 use super::state::GuestState;
 
 /// Why a component could not be loaded.
@@ -142,16 +144,31 @@ impl Plugin {
         engine: &Engine,
         linker: &Linker<GuestState>,
         path: &Path,
+        cache: &CompiledCache,
         probe_state: GuestState,
     ) -> Result<Arc<Self>, LoadError> {
         let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
             path: path.to_owned(),
             source,
         })?;
-        let component = Component::new(engine, &bytes).map_err(|cause| LoadError::Compile {
-            path: path.to_owned(),
-            cause,
-        })?;
+        let sha256 = sha256_hex(&bytes);
+        let started = Instant::now();
+        let component = match cache.load(engine, &sha256) {
+            Some(component) => {
+                tracing::info!(elapsed = ?started.elapsed(), "compiled component loaded from the cache");
+                component
+            }
+            None => {
+                let component =
+                    Component::new(engine, &bytes).map_err(|cause| LoadError::Compile {
+                        path: path.to_owned(),
+                        cause,
+                    })?;
+                tracing::info!(elapsed = ?started.elapsed(), "component compiled");
+                cache.store(engine, &sha256, &component);
+                component
+            }
+        };
         let contract = |cause: wasmtime::Error| LoadError::Contract {
             path: path.to_owned(),
             cause,
@@ -165,7 +182,7 @@ impl Plugin {
         }
         let plugin = Self {
             path: path.to_owned(),
-            sha256: sha256_hex(&bytes),
+            sha256,
             pre,
             exports,
         };
