@@ -278,7 +278,7 @@ impl Runtime {
 
     /// Runs a guest call under `limit` and sorts its outcome into the
     /// call's result or a [`CallError`].
-    pub async fn guard<T>(
+    async fn guard<T>(
         &self,
         rpc: &'static str,
         limit: Option<Duration>,

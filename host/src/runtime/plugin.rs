@@ -70,36 +70,6 @@ pub struct Exports {
     pub conversion: Option<handlers::conversion::GuestIndices>,
 }
 
-impl Exports {
-    fn find(pre: &InstancePre<GuestState>) -> Self {
-        Self {
-            data: handlers::data::GuestIndices::new(pre).ok(),
-            chunked_data: handlers::chunked_data::GuestIndices::new(pre).ok(),
-            resource: handlers::resource::GuestIndices::new(pre).ok(),
-            diagnostics: handlers::diagnostics::GuestIndices::new(pre).ok(),
-            streaming: handlers::streaming::GuestIndices::new(pre).ok(),
-            admission: handlers::admission::GuestIndices::new(pre).ok(),
-            conversion: handlers::conversion::GuestIndices::new(pre).ok(),
-        }
-    }
-
-    /// Names of the exported interfaces, for logs.
-    pub fn names(&self) -> Vec<&'static str> {
-        [
-            ("data", self.data.is_some()),
-            ("chunked-data", self.chunked_data.is_some()),
-            ("resource", self.resource.is_some()),
-            ("diagnostics", self.diagnostics.is_some()),
-            ("streaming", self.streaming.is_some()),
-            ("admission", self.admission.is_some()),
-            ("conversion", self.conversion.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, present)| present.then_some(name))
-        .collect()
-    }
-}
-
 /// A component ready to be instantiated for calls.
 pub struct Plugin {
     /// Where the component was loaded from.
@@ -199,24 +169,7 @@ impl Plugin {
         let mut store = Store::new(engine, state);
         store.set_epoch_deadline(u64::MAX / 2);
         let instance = self.pre.instantiate_async(&mut store).await?;
-        let exports = &self.exports;
-        macro_rules! load_each {
-            ($($family:ident),*) => {$(
-                if let Some(indices) = &exports.$family {
-                    indices.load(&mut store, &instance)?;
-                }
-            )*};
-        }
-        load_each!(
-            data,
-            chunked_data,
-            resource,
-            diagnostics,
-            streaming,
-            admission,
-            conversion
-        );
-        Ok(())
+        self.exports.load_all(&mut store, &instance)
     }
 }
 
@@ -237,30 +190,65 @@ pub trait Family: Sized {
     ) -> wasmtime::Result<Self::Guest>;
 }
 
-macro_rules! impl_family {
-    ($($family:ident),*) => {$(
-        impl Family for handlers::$family::GuestIndices {
-            type Guest = handlers::$family::Guest;
-            fn find(exports: &Exports) -> Option<&Self> {
-                exports.$family.as_ref()
+/// Everything that goes through each handler interface, generated from
+/// one list of (field, WIT name) so that no family can be forgotten.
+macro_rules! families {
+    ($($family:ident $name:literal),* $(,)?) => {
+        impl Exports {
+            fn find(pre: &InstancePre<GuestState>) -> Self {
+                Self {
+                    $($family: handlers::$family::GuestIndices::new(pre).ok(),)*
+                }
             }
-            fn load(
+
+            /// Names of the exported interfaces, for logs.
+            pub fn names(&self) -> Vec<&'static str> {
+                [$(($name, self.$family.is_some())),*]
+                    .into_iter()
+                    .filter_map(|(name, present)| present.then_some(name))
+                    .collect()
+            }
+
+            /// Loads every exported interface of `instance`, which
+            /// type-checks each function against the host's contract.
+            fn load_all(
                 &self,
                 store: &mut Store<GuestState>,
                 instance: &wasmtime::component::Instance,
-            ) -> wasmtime::Result<Self::Guest> {
-                handlers::$family::GuestIndices::load(self, store, instance)
+            ) -> wasmtime::Result<()> {
+                $(
+                    if let Some(indices) = &self.$family {
+                        indices.load(&mut *store, instance)?;
+                    }
+                )*
+                Ok(())
             }
         }
-    )*};
+
+        $(
+            impl Family for handlers::$family::GuestIndices {
+                type Guest = handlers::$family::Guest;
+                fn find(exports: &Exports) -> Option<&Self> {
+                    exports.$family.as_ref()
+                }
+                fn load(
+                    &self,
+                    store: &mut Store<GuestState>,
+                    instance: &wasmtime::component::Instance,
+                ) -> wasmtime::Result<Self::Guest> {
+                    handlers::$family::GuestIndices::load(self, store, instance)
+                }
+            }
+        )*
+    };
 }
 
-impl_family!(
-    data,
-    chunked_data,
-    resource,
-    diagnostics,
-    streaming,
-    admission,
-    conversion
-);
+families! {
+    data "data",
+    chunked_data "chunked-data",
+    resource "resource",
+    diagnostics "diagnostics",
+    streaming "streaming",
+    admission "admission",
+    conversion "conversion",
+}
