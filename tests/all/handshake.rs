@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 use grafana_wasm_host::client::PluginProcess;
 use grafana_wasm_host::handshake::NOT_A_PLUGIN_MESSAGE;
 use grafana_wasm_proto::goplugin as gp;
-use grafana_wasm_proto::pluginv2 as pb;
 use tokio_stream::StreamExt;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
@@ -57,11 +56,7 @@ async fn handshake_is_the_only_stdout_line_and_the_socket_lives_in_the_socket_di
         plugin.socket.display()
     );
 
-    let health = plugin
-        .diagnostics()
-        .check_health(pb::CheckHealthRequest::default())
-        .await;
-    assert!(health.is_ok());
+    assert_serving(&plugin).await;
     assert!(
         plugin.late_stdout_lines().is_empty(),
         "stdout after the handshake: {:?}",
@@ -156,11 +151,7 @@ async fn sigint_is_ignored() {
     assert!(killed.success());
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(plugin.is_running(), "SIGINT must not stop the plugin");
-    let health = plugin
-        .diagnostics()
-        .check_health(pb::CheckHealthRequest::default())
-        .await;
-    assert!(health.is_ok());
+    assert_serving(&plugin).await;
     plugin.shutdown().await.unwrap();
 }
 
@@ -171,11 +162,7 @@ async fn a_restart_loads_the_compiled_component_from_the_cache() {
         let mut command = host_command(RANDOM_WALK);
         command.env("GF_PLUGIN_WASM_CACHE_DIR", cache.path());
         let plugin = PluginProcess::launch(command).await.unwrap();
-        let health = plugin
-            .diagnostics()
-            .check_health(pb::CheckHealthRequest::default())
-            .await;
-        assert!(health.is_ok());
+        assert_serving(&plugin).await;
         let entries = log_entries(&plugin);
         plugin.shutdown().await.unwrap();
         let how = |m: &str| {

@@ -146,13 +146,7 @@ async fn requests_up_to_16_mib_are_accepted_and_larger_ones_refused() {
         "{err:?}"
     );
     // The host keeps serving.
-    assert!(
-        plugin
-            .diagnostics()
-            .check_health(pb::CheckHealthRequest::default())
-            .await
-            .is_ok()
-    );
+    assert_serving(&plugin).await;
     plugin.shutdown().await.unwrap();
 }
 
@@ -214,11 +208,7 @@ async fn streams_subscribe_publish_and_run_until_cancelled() {
     }
     // The guest now idles; cancelling must stop it and leave the host serving.
     drop(packets);
-    let health = plugin
-        .diagnostics()
-        .check_health(pb::CheckHealthRequest::default())
-        .await;
-    assert!(health.is_ok());
+    assert_serving(&plugin).await;
     plugin.shutdown().await.unwrap();
 }
 

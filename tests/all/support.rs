@@ -161,3 +161,12 @@ pub async fn scrape_metrics(plugin: &PluginProcess) -> String {
         .into_inner();
     String::from_utf8(metrics.metrics.unwrap_or_default().prometheus).expect("UTF-8 metrics")
 }
+
+/// Asserts that the host still answers: a health check succeeds.
+pub async fn assert_serving(plugin: &PluginProcess) {
+    let health = plugin
+        .diagnostics()
+        .check_health(pb::CheckHealthRequest::default())
+        .await;
+    assert!(health.is_ok(), "the host keeps serving: {health:?}");
+}
