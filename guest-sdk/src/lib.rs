@@ -38,6 +38,7 @@
 
 pub mod backend;
 pub mod data;
+pub mod http;
 pub mod log;
 
 #[doc(hidden)]

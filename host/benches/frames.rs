@@ -15,7 +15,8 @@ use grafana_wasm_host::runtime::bindings::handlers::data;
 use grafana_wasm_host::runtime::bindings::types::{
     DataQuery, FrameFormat, PluginContext, QueryDataRequest, TimeRange,
 };
-use grafana_wasm_host::runtime::{InstanceKey, Runtime, RuntimeSettings};
+use grafana_wasm_host::runtime::{Runtime, RuntimeSettings};
+use grafana_wasm_host::sandbox::SandboxConfig;
 
 const RUNS: usize = 7;
 
@@ -103,11 +104,11 @@ fn request(rows: usize) -> QueryDataRequest {
 
 /// One guest call: (the frame, guest build time, whole call time).
 async fn guest_frame(runtime: &Runtime, rows: usize) -> (Frame, Duration, Duration) {
-    let req = request(rows);
-    let key = InstanceKey::of(&req.plugin_context);
+    let mut req = request(rows);
+    let scope = runtime.scope("QueryData", &mut req.plugin_context, None);
     let started = Instant::now();
     let mut response = runtime
-        .unary::<data::GuestIndices, _>("QueryData", key, |guest, store| {
+        .unary::<data::GuestIndices, _>(scope, |guest, store| {
             Box::pin(async move { guest.call_query_data(store, &req).await })
         })
         .await
@@ -142,6 +143,7 @@ fn main() {
         .block_on(Runtime::new(
             component,
             RuntimeSettings::default(),
+            Ok(SandboxConfig::default()),
             Metrics::new().unwrap(),
         ))
         .unwrap();

@@ -10,15 +10,16 @@ use clap::{Args, Parser, Subcommand};
 use crate::handshake;
 use crate::logging::{self, Level};
 use crate::runtime::RuntimeSettings;
+use crate::sandbox::{self, SandboxConfig};
 use crate::server::{self, ServeConfig};
 
 /// Environment variable naming the component to serve
 /// (`[plugin.<id>] wasm_component` in Grafana's ini).
 pub const COMPONENT_ENV: &str = "GF_PLUGIN_WASM_COMPONENT";
 
-/// Environment variable setting the call deadline in seconds
-/// (`[plugin.<id>] call_timeout` in Grafana's ini).
-pub const CALL_TIMEOUT_ENV: &str = "GF_PLUGIN_CALL_TIMEOUT";
+/// Environment variable naming the sandbox configuration
+/// (`[plugin.<id>] wasm_sandbox_config` in Grafana's ini).
+pub const SANDBOX_CONFIG_ENV: &str = "GF_PLUGIN_WASM_SANDBOX_CONFIG";
 
 /// File name of the component looked up next to the executable when no
 /// path is given.
@@ -56,10 +57,10 @@ pub struct ServeArgs {
     /// to the executable, else the component's file name.
     #[arg(long)]
     pub plugin_id: Option<String>,
-    /// Deadline of a guest call, in seconds (RunStream has none: it runs
-    /// until Grafana cancels it).
-    #[arg(long, env = CALL_TIMEOUT_ENV, default_value_t = 30.0)]
-    pub call_timeout: f64,
+    /// The sandbox configuration (limits and grants). Default:
+    /// `sandbox.toml` next to the component, if there is one.
+    #[arg(long, env = SANDBOX_CONFIG_ENV)]
+    pub sandbox_config: Option<PathBuf>,
     /// Directory for compiled components. Default: `$XDG_CACHE_HOME` or
     /// `$HOME/.cache` `/grafana-wasm`, else the temporary directory.
     #[arg(long, env = crate::runtime::cache::CACHE_DIR_ENV)]
@@ -132,16 +133,26 @@ fn serve_config(args: ServeArgs) -> ServeConfig {
                 .file_stem()
                 .map_or_else(|| "plugin".to_owned(), |s| s.to_string_lossy().into_owned())
         });
+    let (sandbox_path, required) = match args.sandbox_config {
+        Some(path) => (path, true),
+        None => (
+            component
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join(sandbox::config::FILE_NAME),
+            false,
+        ),
+    };
+    let sandbox = SandboxConfig::load(&sandbox_path, required, |name| std::env::var(name).ok());
     ServeConfig {
         component,
+        sandbox,
         runtime: RuntimeSettings {
             plugin_id: Arc::from(plugin_id),
             plugin_version: Arc::from(manifest["info"]["version"].as_str().unwrap_or_default()),
-            call_timeout: std::time::Duration::from_secs_f64(args.call_timeout.max(0.001)),
             cache_dir: args
                 .cache_dir
                 .unwrap_or_else(crate::runtime::cache::default_dir),
-            ..RuntimeSettings::default()
         },
     }
 }

@@ -18,4 +18,5 @@ pub mod handshake;
 pub mod logging;
 pub mod metrics;
 pub mod runtime;
+pub mod sandbox;
 pub mod server;

@@ -40,6 +40,8 @@ fn outcome<T>(result: &Result<T, CallError>) -> &'static str {
         Err(CallError::Trap { .. }) => "trap",
         Err(CallError::Timeout { .. }) => "timeout",
         Err(CallError::NotLoaded(_)) => "not_loaded",
+        Err(CallError::Overloaded { .. }) => "overloaded",
+        Err(CallError::BackedOff { .. }) => "backed_off",
     }
 }
 

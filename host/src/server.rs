@@ -16,17 +16,21 @@ use crate::grpc;
 use crate::handshake::{self, Address, Negotiation};
 use crate::metrics::Metrics;
 use crate::runtime::{Runtime, RuntimeSettings};
+use crate::sandbox::{ConfigError, SandboxConfig};
 
 /// How long in-flight calls may take to finish after `Shutdown`; Grafana
 /// kills the process 2 s after asking.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
 
 /// Where and what to serve.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ServeConfig {
     /// The plugin component.
     pub component: PathBuf,
-    /// Runtime limits and the plugin id.
+    /// The sandbox configuration, or why it is unusable (then every call
+    /// answers with that error).
+    pub sandbox: Result<SandboxConfig, ConfigError>,
+    /// The plugin's identity and the compiled-component cache.
     pub runtime: RuntimeSettings,
 }
 
@@ -44,7 +48,8 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     }
 
     let metrics = Metrics::new().context("creating the metrics registry")?;
-    let runtime = Arc::new(Runtime::new(&config.component, config.runtime, metrics).await?);
+    let runtime =
+        Arc::new(Runtime::new(&config.component, config.runtime, config.sandbox, metrics).await?);
     let (listener, socket) = bind_socket(&socket_dir())?;
     let shutdown = CancellationToken::new();
     let (health, health_service) = tonic_health::server::health_reporter();

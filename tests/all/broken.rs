@@ -23,8 +23,14 @@ async fn assert_every_call_fails(component: &str, expected: &str) {
     let health = plugin
         .diagnostics()
         .check_health(pb::CheckHealthRequest::default())
-        .await;
-    assert_eq!(health.unwrap_err().code(), Code::FailedPrecondition);
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        health.status(),
+        pb::check_health_response::HealthStatus::Error
+    );
+    assert!(health.message.contains(expected), "{}", health.message);
     let metrics = scrape_metrics(&plugin).await;
     let failed_loads = metric_value(
         &metrics,

@@ -270,7 +270,7 @@ fn error_source(status: &tonic::Status) -> Option<String> {
 #[tokio::test]
 async fn a_guest_that_never_returns_is_stopped_at_its_deadline() {
     let mut command = host_command(PROTOCOL);
-    command.env("GF_PLUGIN_CALL_TIMEOUT", "0.3");
+    command.env("GF_PLUGIN_QUERY_TIMEOUT_SECONDS", "0.3");
     let plugin = grafana_wasm_host::client::PluginProcess::launch(command)
         .await
         .unwrap();

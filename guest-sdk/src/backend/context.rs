@@ -79,6 +79,13 @@ impl DataSourceInstanceSettings {
     pub fn json_data<T: DeserializeOwned>(&self) -> Result<T, Error> {
         parse_json(&self.json_data)
     }
+
+    /// An HTTP client for the datasource's `url`. The host adds the
+    /// datasource's basic auth, custom headers and TLS settings to its
+    /// requests, so the plugin never handles them.
+    pub fn http_client(&self) -> crate::http::HttpClient {
+        crate::http::HttpClient::new(self.url.clone())
+    }
 }
 
 impl AppInstanceSettings {

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use grafana_wasm_proto::pluginv2 as pb;
 use tonic::{Request, Response, Status};
 
+use super::requested_deadline;
 use crate::convert::{from_proto, to_proto};
+use crate::runtime::Runtime;
 use crate::runtime::bindings::handlers::admission;
 use crate::runtime::bindings::types::AdmissionRequest;
-use crate::runtime::{InstanceKey, Runtime};
 
 /// Serves the `AdmissionControl` service.
 pub struct AdmissionService {
@@ -35,11 +36,14 @@ impl pb::admission_control_server::AdmissionControl for AdmissionService {
         &self,
         request: Request<pb::AdmissionRequest>,
     ) -> Result<Response<pb::ValidationResponse>, Status> {
-        let request = admission_request(request.into_inner())?;
-        let key = InstanceKey::of(&request.plugin_context);
+        let requested = requested_deadline(&request);
+        let mut request = admission_request(request.into_inner())?;
+        let scope = self
+            .runtime
+            .scope("ValidateAdmission", &mut request.plugin_context, requested);
         let response = self
             .runtime
-            .unary::<admission::GuestIndices, _>("ValidateAdmission", key, |guest, store| {
+            .unary::<admission::GuestIndices, _>(scope, |guest, store| {
                 Box::pin(async move { guest.call_validate_admission(store, &request).await })
             })
             .await?;
@@ -50,11 +54,14 @@ impl pb::admission_control_server::AdmissionControl for AdmissionService {
         &self,
         request: Request<pb::AdmissionRequest>,
     ) -> Result<Response<pb::MutationResponse>, Status> {
-        let request = admission_request(request.into_inner())?;
-        let key = InstanceKey::of(&request.plugin_context);
+        let requested = requested_deadline(&request);
+        let mut request = admission_request(request.into_inner())?;
+        let scope = self
+            .runtime
+            .scope("MutateAdmission", &mut request.plugin_context, requested);
         let response = self
             .runtime
-            .unary::<admission::GuestIndices, _>("MutateAdmission", key, |guest, store| {
+            .unary::<admission::GuestIndices, _>(scope, |guest, store| {
                 Box::pin(async move { guest.call_mutate_admission(store, &request).await })
             })
             .await?;

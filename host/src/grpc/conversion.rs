@@ -6,9 +6,10 @@ use std::sync::Arc;
 use grafana_wasm_proto::pluginv2 as pb;
 use tonic::{Request, Response, Status};
 
+use super::requested_deadline;
 use crate::convert::{from_proto, to_proto};
+use crate::runtime::Runtime;
 use crate::runtime::bindings::handlers::conversion;
-use crate::runtime::{InstanceKey, Runtime};
 
 /// Serves the `ResourceConversion` service.
 pub struct ConversionService {
@@ -28,11 +29,14 @@ impl pb::resource_conversion_server::ResourceConversion for ConversionService {
         &self,
         request: Request<pb::ConversionRequest>,
     ) -> Result<Response<pb::ConversionResponse>, Status> {
-        let request = from_proto::conversion_request(request.into_inner());
-        let key = InstanceKey::of(&request.plugin_context);
+        let requested = requested_deadline(&request);
+        let mut request = from_proto::conversion_request(request.into_inner());
+        let scope = self
+            .runtime
+            .scope("ConvertObjects", &mut request.plugin_context, requested);
         let response = self
             .runtime
-            .unary::<conversion::GuestIndices, _>("ConvertObjects", key, |guest, store| {
+            .unary::<conversion::GuestIndices, _>(scope, |guest, store| {
                 Box::pin(async move { guest.call_convert_objects(store, &request).await })
             })
             .await?;

@@ -8,11 +8,12 @@ use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
 use super::pump::{self, Forward, Outgoing};
+use super::requested_deadline;
 use crate::convert::{from_proto, to_proto};
 use crate::frames::Include;
 use crate::runtime::bindings::handlers::{chunked_data, data};
 use crate::runtime::bindings::types::{DataChunk, FrameFormat};
-use crate::runtime::{CallError, InstanceKey, Outbox, Runtime};
+use crate::runtime::{CallError, Outbox, Runtime};
 
 /// Serves the `Data` service.
 pub struct DataService {
@@ -32,12 +33,15 @@ impl pb::data_server::Data for DataService {
         &self,
         request: Request<pb::QueryDataRequest>,
     ) -> Result<Response<pb::QueryDataResponse>, Status> {
-        let request = from_proto::query_data_request(request.into_inner());
-        let key = InstanceKey::of(&request.plugin_context);
+        let requested = requested_deadline(&request);
+        let mut request = from_proto::query_data_request(request.into_inner());
+        let scope = self
+            .runtime
+            .scope("QueryData", &mut request.plugin_context, requested);
         let format = request.format;
         let response = self
             .runtime
-            .unary::<data::GuestIndices, _>("QueryData", key, |guest, store| {
+            .unary::<data::GuestIndices, _>(scope, |guest, store| {
                 Box::pin(async move { guest.call_query_data(store, &request).await })
             })
             .await?;
@@ -52,8 +56,11 @@ impl pb::data_server::Data for DataService {
         &self,
         request: Request<pb::QueryChunkedDataRequest>,
     ) -> Result<Response<Self::QueryChunkedDataStream>, Status> {
-        let request = from_proto::query_chunked_data_request(request.into_inner());
-        let key = InstanceKey::of(&request.plugin_context);
+        let requested = requested_deadline(&request);
+        let mut request = from_proto::query_chunked_data_request(request.into_inner());
+        let scope = self
+            .runtime
+            .scope("QueryChunkedData", &mut request.plugin_context, requested);
         let chunks = Chunks::new(request.format);
         let (sender, from_guest) = mpsc::channel(pump::CAPACITY);
         let outbox = Outbox {
@@ -61,20 +68,11 @@ impl pb::data_server::Data for DataService {
             ..Outbox::default()
         };
         let runtime = self.runtime.clone();
-        let limit = Some(runtime.call_timeout());
         let call = async move {
             runtime
-                .call::<chunked_data::GuestIndices, _>(
-                    "QueryChunkedData",
-                    key,
-                    outbox,
-                    limit,
-                    |guest, store| {
-                        Box::pin(
-                            async move { guest.call_query_chunked_data(store, &request).await },
-                        )
-                    },
-                )
+                .call::<chunked_data::GuestIndices, _>(scope, outbox, |guest, store| {
+                    Box::pin(async move { guest.call_query_chunked_data(store, &request).await })
+                })
                 .await
         };
         Ok(Response::new(pump::pump(from_guest, call, chunks)))

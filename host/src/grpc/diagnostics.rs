@@ -5,9 +5,10 @@ use std::sync::Arc;
 use grafana_wasm_proto::pluginv2 as pb;
 use tonic::{Request, Response, Status};
 
+use super::requested_deadline;
 use crate::convert::{from_proto, to_proto};
 use crate::runtime::bindings::handlers::diagnostics;
-use crate::runtime::{CallError, InstanceKey, Runtime};
+use crate::runtime::{CallError, Runtime};
 
 /// Serves the `Diagnostics` service.
 pub struct DiagnosticsService {
@@ -27,11 +28,14 @@ impl pb::diagnostics_server::Diagnostics for DiagnosticsService {
         &self,
         request: Request<pb::CheckHealthRequest>,
     ) -> Result<Response<pb::CheckHealthResponse>, Status> {
-        let request = from_proto::check_health_request(request.into_inner());
-        let key = InstanceKey::of(&request.plugin_context);
+        let requested = requested_deadline(&request);
+        let mut request = from_proto::check_health_request(request.into_inner());
+        let scope = self
+            .runtime
+            .scope("CheckHealth", &mut request.plugin_context, requested);
         let result = self
             .runtime
-            .unary::<diagnostics::GuestIndices, _>("CheckHealth", key, |guest, store| {
+            .unary::<diagnostics::GuestIndices, _>(scope, |guest, store| {
                 Box::pin(async move { guest.call_check_health(store, &request).await })
             })
             .await;
@@ -42,6 +46,13 @@ impl pb::diagnostics_server::Diagnostics for DiagnosticsService {
                 status: pb::check_health_response::HealthStatus::Ok.into(),
                 ..Default::default()
             })),
+            // Grafana shows a health message to the person configuring the
+            // datasource: say why nothing runs rather than fail the RPC.
+            Err(err @ CallError::NotLoaded(_)) => Ok(Response::new(pb::CheckHealthResponse {
+                status: pb::check_health_response::HealthStatus::Error.into(),
+                message: err.to_string(),
+                json_details: Vec::new(),
+            })),
             Err(err) => Err(err.into()),
         }
     }
@@ -50,11 +61,14 @@ impl pb::diagnostics_server::Diagnostics for DiagnosticsService {
         &self,
         request: Request<pb::CollectMetricsRequest>,
     ) -> Result<Response<pb::CollectMetricsResponse>, Status> {
-        let request = from_proto::collect_metrics_request(request.into_inner());
-        let key = InstanceKey::of(&request.plugin_context);
+        let requested = requested_deadline(&request);
+        let mut request = from_proto::collect_metrics_request(request.into_inner());
+        let scope = self
+            .runtime
+            .scope("CollectMetrics", &mut request.plugin_context, requested);
         let result = self
             .runtime
-            .unary::<diagnostics::GuestIndices, _>("CollectMetrics", key, |guest, store| {
+            .unary::<diagnostics::GuestIndices, _>(scope, |guest, store| {
                 Box::pin(async move { guest.call_collect_metrics(store, &request).await })
             })
             .await;

@@ -13,6 +13,7 @@ mod status;
 mod streaming;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use grafana_wasm_proto::{goplugin as gp, pluginv2 as pb};
 use tokio_util::sync::CancellationToken;
@@ -73,4 +74,48 @@ pub fn routes(runtime: Arc<Runtime>, shutdown: CancellationToken) -> RoutesBuild
             goplugin::Broker::new(shutdown),
         ));
     routes
+}
+
+/// The deadline Grafana set on a call (`grpc-timeout`: up to 8 digits and
+/// a unit, H M S m u n), if any.
+pub fn requested_deadline<T>(request: &tonic::Request<T>) -> Option<Duration> {
+    let value = request.metadata().get("grpc-timeout")?.to_str().ok()?;
+    parse_grpc_timeout(value)
+}
+
+fn parse_grpc_timeout(value: &str) -> Option<Duration> {
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    let amount: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(amount * 3600),
+        "M" => Duration::from_secs(amount * 60),
+        "S" => Duration::from_secs(amount),
+        "m" => Duration::from_millis(amount),
+        "u" => Duration::from_micros(amount),
+        "n" => Duration::from_nanos(amount),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeouts_parse_in_every_unit() {
+        assert_eq!(parse_grpc_timeout("2S"), Some(Duration::from_secs(2)));
+        assert_eq!(
+            parse_grpc_timeout("1500m"),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(parse_grpc_timeout("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_grpc_timeout("7n"), Some(Duration::from_nanos(7)));
+        assert_eq!(parse_grpc_timeout("S"), None);
+        assert_eq!(parse_grpc_timeout("123456789S"), None);
+        assert_eq!(parse_grpc_timeout("5x"), None);
+        assert_eq!(parse_grpc_timeout(""), None);
+    }
 }

@@ -7,10 +7,11 @@ use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
 use super::pump::{self, Forward, Outgoing};
+use super::requested_deadline;
 use crate::convert::{from_proto, to_proto};
 use crate::runtime::bindings::handlers::resource;
 use crate::runtime::bindings::types::CallResourceResponse;
-use crate::runtime::{CallError, InstanceKey, Outbox, Runtime};
+use crate::runtime::{CallError, Outbox, Runtime};
 
 /// Serves the `Resource` service.
 pub struct ResourceService {
@@ -32,26 +33,22 @@ impl pb::resource_server::Resource for ResourceService {
         &self,
         request: Request<pb::CallResourceRequest>,
     ) -> Result<Response<Self::CallResourceStream>, Status> {
-        let request = from_proto::call_resource_request(request.into_inner());
-        let key = InstanceKey::of(&request.plugin_context);
+        let requested = requested_deadline(&request);
+        let mut request = from_proto::call_resource_request(request.into_inner());
+        let scope = self
+            .runtime
+            .scope("CallResource", &mut request.plugin_context, requested);
         let (sender, from_guest) = mpsc::channel(pump::CAPACITY);
         let outbox = Outbox {
             resource: Some(sender),
             ..Outbox::default()
         };
         let runtime = self.runtime.clone();
-        let limit = Some(runtime.call_timeout());
         let call = async move {
             runtime
-                .call::<resource::GuestIndices, _>(
-                    "CallResource",
-                    key,
-                    outbox,
-                    limit,
-                    |guest, store| {
-                        Box::pin(async move { guest.call_call_resource(store, &request).await })
-                    },
-                )
+                .call::<resource::GuestIndices, _>(scope, outbox, |guest, store| {
+                    Box::pin(async move { guest.call_call_resource(store, &request).await })
+                })
                 .await
         };
         Ok(Response::new(pump::pump(

@@ -32,6 +32,8 @@ impl From<CallError> for Status {
             }
             CallError::Trap { .. } => Status::new(Code::Internal, message),
             CallError::Timeout { .. } => Status::new(Code::DeadlineExceeded, message),
+            CallError::Overloaded { .. } => Status::new(Code::ResourceExhausted, message),
+            CallError::BackedOff { .. } => Status::new(Code::Unavailable, message),
         }
     }
 }

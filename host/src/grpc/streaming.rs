@@ -8,9 +8,10 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use super::pump::{self, Forward, Outgoing};
+use super::requested_deadline;
 use crate::convert::{from_proto, to_proto};
 use crate::runtime::bindings::handlers::streaming;
-use crate::runtime::{CallError, InstanceKey, Outbox, Runtime};
+use crate::runtime::{CallError, Outbox, Runtime};
 
 /// Serves the `Stream` service.
 pub struct StreamService {
@@ -32,11 +33,14 @@ impl pb::stream_server::Stream for StreamService {
         &self,
         request: Request<pb::SubscribeStreamRequest>,
     ) -> Result<Response<pb::SubscribeStreamResponse>, Status> {
-        let request = from_proto::subscribe_stream_request(request.into_inner());
-        let key = InstanceKey::of(&request.plugin_context);
+        let requested = requested_deadline(&request);
+        let mut request = from_proto::subscribe_stream_request(request.into_inner());
+        let scope = self
+            .runtime
+            .scope("SubscribeStream", &mut request.plugin_context, requested);
         let response = self
             .runtime
-            .unary::<streaming::GuestIndices, _>("SubscribeStream", key, |guest, store| {
+            .unary::<streaming::GuestIndices, _>(scope, |guest, store| {
                 Box::pin(async move { guest.call_subscribe_stream(store, &request).await })
             })
             .await?;
@@ -47,11 +51,14 @@ impl pb::stream_server::Stream for StreamService {
         &self,
         request: Request<pb::PublishStreamRequest>,
     ) -> Result<Response<pb::PublishStreamResponse>, Status> {
-        let request = from_proto::publish_stream_request(request.into_inner());
-        let key = InstanceKey::of(&request.plugin_context);
+        let requested = requested_deadline(&request);
+        let mut request = from_proto::publish_stream_request(request.into_inner());
+        let scope = self
+            .runtime
+            .scope("PublishStream", &mut request.plugin_context, requested);
         let response = self
             .runtime
-            .unary::<streaming::GuestIndices, _>("PublishStream", key, |guest, store| {
+            .unary::<streaming::GuestIndices, _>(scope, |guest, store| {
                 Box::pin(async move { guest.call_publish_stream(store, &request).await })
             })
             .await?;
@@ -64,8 +71,11 @@ impl pb::stream_server::Stream for StreamService {
         &self,
         request: Request<pb::RunStreamRequest>,
     ) -> Result<Response<Self::RunStreamStream>, Status> {
-        let request = from_proto::run_stream_request(request.into_inner());
-        let key = InstanceKey::of(&request.plugin_context);
+        let requested = requested_deadline(&request);
+        let mut request = from_proto::run_stream_request(request.into_inner());
+        let scope = self
+            .runtime
+            .scope("RunStream", &mut request.plugin_context, requested);
         let (sender, from_guest) = mpsc::channel(pump::CAPACITY);
         let outbox = Outbox {
             stream: Some(sender),
@@ -76,15 +86,9 @@ impl pb::stream_server::Stream for StreamService {
         // A stream runs until Grafana cancels it: no deadline, but it ends
         // when the host shuts down.
         let call = async move {
-            let run = runtime.call::<streaming::GuestIndices, _>(
-                "RunStream",
-                key,
-                outbox,
-                None,
-                |guest, store| {
-                    Box::pin(async move { guest.call_run_stream(store, &request).await })
-                },
-            );
+            let run = runtime.call::<streaming::GuestIndices, _>(scope, outbox, |guest, store| {
+                Box::pin(async move { guest.call_run_stream(store, &request).await })
+            });
             tokio::select! {
                 outcome = run => outcome,
                 () = shutdown.cancelled() => Ok(()),

@@ -4,29 +4,71 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::state::MAX_TABLE_ELEMENTS;
+use crate::sandbox::SandboxConfig;
 
 /// How often the engine's epoch advances. A running guest yields to the
 /// async runtime at every tick, so deadlines and cancellation take effect
 /// within about this long.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// Builds the engine: component model, epoch interruption, and component-model
-/// async left off (it doubles the cost of every call and is not used).
+/// Core instances, memories and tables a component may have: a Rust
+/// component has a handful, an interpreter built with componentize tools a
+/// few more.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 8;
+
+/// Builds the engine for `sandbox`: component model, epoch interruption,
+/// fuel when configured, the pooling allocator where the machine can
+/// reserve its address space (else instances are allocated on demand),
+/// and component-model async left off (it doubles the cost of every call
+/// and is not used).
 ///
 /// # Errors
 /// Fails when wasmtime rejects the configuration for this machine.
-pub fn new_engine() -> anyhow::Result<Engine> {
+pub fn new_engine(sandbox: &SandboxConfig) -> anyhow::Result<Engine> {
     let mut config = Config::new();
     config
         .wasm_component_model(true)
         .concurrency_support(false)
-        .epoch_interruption(true);
-    let engine = Engine::new(&config)
-        .map_err(anyhow::Error::from)
-        .context("creating the wasmtime engine")?;
+        .epoch_interruption(true)
+        .consume_fuel(sandbox.fuel > 0);
+    let pooled = config
+        .clone()
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(sandbox)))
+        .to_owned();
+    let engine = match Engine::new(&pooled) {
+        Ok(engine) => engine,
+        Err(err) => {
+            tracing::warn!(error = %err, "the pooling allocator is not available on this machine; allocating instances on demand");
+            Engine::new(&config)
+                .map_err(anyhow::Error::from)
+                .context("creating the wasmtime engine")?
+        }
+    };
     start_epoch_ticker(&engine);
     Ok(engine)
+}
+
+/// Slots for `max_instances` component instances, each memory slot sized
+/// for the memory cap.
+fn pooling(sandbox: &SandboxConfig) -> PoolingAllocationConfig {
+    let instances = sandbox.max_instances;
+    let core = instances.saturating_mul(CORE_INSTANCES_PER_COMPONENT);
+    let mut pooling = PoolingAllocationConfig::new();
+    pooling
+        .total_component_instances(instances)
+        .total_core_instances(core)
+        .total_memories(core)
+        .total_tables(core)
+        .total_stacks(instances)
+        .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+        .max_memories_per_component(CORE_INSTANCES_PER_COMPONENT)
+        .max_tables_per_component(CORE_INSTANCES_PER_COMPONENT)
+        .max_memory_size(sandbox.max_memory_bytes())
+        .table_elements(MAX_TABLE_ELEMENTS);
+    pooling
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] on a dedicated thread

@@ -12,7 +12,6 @@ mod plugin;
 mod pool;
 mod state;
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,17 +25,13 @@ pub use pool::InstanceKey;
 pub use state::{GuestState, Outbox};
 
 use crate::metrics::Metrics;
-use bindings::types::{HandlerError, PluginError};
+use crate::sandbox::http::CallHttp;
+use crate::sandbox::limits::{BackedOff, Overloaded};
+use crate::sandbox::{ConfigError, Sandbox, SandboxConfig};
+use bindings::types::{HandlerError, PluginContext, PluginError};
 
 /// A guest export call in flight: its trap, or the handler's result.
 pub type GuestCall<'a, R> = BoxFuture<'a, wasmtime::Result<Result<R, HandlerError>>>;
-
-/// Idle instances kept per plugin instance: enough for the usual
-/// concurrency of one datasource on a small machine.
-const MAX_IDLE_PER_KEY: usize = 4;
-
-/// Linear memory a guest instance may use unless configured otherwise.
-pub const DEFAULT_MAX_MEMORY: usize = 256 << 20;
 
 /// Why a guest call produced no answer.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +56,26 @@ pub enum CallError {
         /// wasmtime's explanation.
         cause: wasmtime::Error,
     },
+    /// Too many calls are running and queued.
+    #[error("plugin {plugin}: {rpc} refused: {cause}")]
+    Overloaded {
+        /// Plugin id.
+        plugin: Arc<str>,
+        /// The RPC refused.
+        rpc: &'static str,
+        /// How full the queue is.
+        cause: Overloaded,
+    },
+    /// The plugin instance failed too often in a row and is resting.
+    #[error("plugin {plugin}: {rpc} refused: {cause}")]
+    BackedOff {
+        /// Plugin id.
+        plugin: Arc<str>,
+        /// The RPC refused.
+        rpc: &'static str,
+        /// How long it rests.
+        cause: BackedOff,
+    },
     /// The guest ran past its deadline and was stopped.
     #[error("plugin {plugin}: {rpc} exceeded its {limit:?} deadline and was stopped")]
     Timeout {
@@ -73,17 +88,13 @@ pub enum CallError {
     },
 }
 
-/// Settings for running guests.
+/// What the runtime needs besides the component and its sandbox.
 #[derive(Debug, Clone)]
 pub struct RuntimeSettings {
     /// The plugin id, used in logs and error messages.
     pub plugin_id: Arc<str>,
     /// The plugin's declared version (`info.version` of plugin.json).
     pub plugin_version: Arc<str>,
-    /// Linear memory cap per instance, in bytes.
-    pub max_memory: usize,
-    /// Deadline of a unary guest call.
-    pub call_timeout: Duration,
     /// Where compiled components are cached.
     pub cache_dir: PathBuf,
 }
@@ -93,17 +104,26 @@ impl Default for RuntimeSettings {
         Self {
             plugin_id: Arc::from("unknown"),
             plugin_version: Arc::from(""),
-            max_memory: DEFAULT_MAX_MEMORY,
-            call_timeout: Duration::from_secs(30),
             cache_dir: cache::default_dir(),
         }
     }
+}
+
+/// One call's place in the sandbox: which RPC, for which plugin instance,
+/// until when, and what its outgoing HTTP requests need.
+pub struct CallScope {
+    rpc: &'static str,
+    key: InstanceKey,
+    deadline: Option<Duration>,
+    http: CallHttp,
+    idle_per_key: usize,
 }
 
 /// Runs the plugin component: hands out sandboxed instances for calls.
 pub struct Runtime {
     engine: Engine,
     settings: RuntimeSettings,
+    sandbox: Arc<Sandbox>,
     metrics: Arc<Metrics>,
     idle: pool::IdlePool,
     plugin: Result<Arc<Plugin>, Arc<LoadError>>,
@@ -119,65 +139,74 @@ pub struct Instance {
 }
 
 impl Runtime {
-    /// Creates the engine and loads the component at `path`. A component
-    /// that fails to load does not stop the host: the error is logged and
-    /// every call answers with it.
+    /// Creates the engine for the sandbox `config` and loads the component
+    /// at `path`. Neither an invalid configuration nor a component that
+    /// fails to load stops the host: the error is logged and every call
+    /// answers with it.
     ///
     /// # Errors
     /// Fails only when the engine or linker cannot be built.
     pub async fn new(
         path: &Path,
         settings: RuntimeSettings,
+        config: Result<SandboxConfig, ConfigError>,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
-        let engine = engine::new_engine()?;
-        let linker: Linker<GuestState> = plugin::new_linker(&engine)?;
-        let probe = GuestState::new(
-            settings.plugin_id.clone(),
-            settings.max_memory,
-            metrics.clone(),
-        );
-        let plugin = Plugin::load(
-            &engine,
-            &linker,
-            path,
-            &cache::CompiledCache::new(settings.cache_dir.clone()),
-            probe,
-        )
-        .await
-        .map_err(Arc::new);
-        match &plugin {
-            Ok(p) => {
-                metrics.component_loaded(
-                    &p.sha256,
-                    &p.path.display().to_string(),
-                    &settings.plugin_version,
-                );
-                tracing::info!(
-                    component = %p.path.display(),
-                    sha256 = %p.sha256,
-                    version = %settings.plugin_version,
-                    exports = ?p.exports.names(),
-                    "plugin component loaded"
-                )
-            }
+        let env = |name: &str| std::env::var(name).ok();
+        let sandbox =
+            config.and_then(|config| Sandbox::new(settings.plugin_id.clone(), config, env));
+        let (sandbox, config_error) = match sandbox {
+            Ok(sandbox) => (sandbox, None),
             Err(err) => {
-                metrics.component_failed();
-                tracing::error!(error = %err, "plugin component failed to load; every call will fail until it is fixed")
+                let defaults =
+                    Sandbox::new(settings.plugin_id.clone(), SandboxConfig::default(), env)?;
+                (defaults, Some(err))
+            }
+        };
+        let sandbox = Arc::new(sandbox);
+        let engine = engine::new_engine(&sandbox.config)?;
+        let linker: Linker<GuestState> = plugin::new_linker(&engine)?;
+        let plugin = match config_error {
+            Some(err) => Err(LoadError::Config(err)),
+            None => {
+                let probe = GuestState::new(&settings.plugin_id, &sandbox, metrics.clone())
+                    .map_err(anyhow::Error::from)?;
+                let cache = cache::CompiledCache::new(settings.cache_dir.clone());
+                Plugin::load(&engine, &linker, path, &cache, probe).await
             }
         }
+        .inspect(|plugin| log_loaded(plugin, &settings, &metrics))
+        .map_err(|err| {
+            metrics.component_failed();
+            tracing::error!(error = %err, "plugin not loaded; every call will fail until it is fixed");
+            Arc::new(err)
+        });
         Ok(Self {
             engine,
+            idle: pool::IdlePool::new(sandbox.config.max_instances as usize / 2),
             settings,
+            sandbox,
             metrics,
-            idle: pool::IdlePool::new(MAX_IDLE_PER_KEY),
             plugin,
         })
     }
 
-    /// The deadline of a unary guest call.
-    pub fn call_timeout(&self) -> Duration {
-        self.settings.call_timeout
+    /// The scope of a call of `rpc` for the plugin instance `ctx`
+    /// addresses, with the deadline Grafana asked for. Secrets the guest
+    /// must not see are taken out of `ctx` here.
+    pub fn scope(
+        &self,
+        rpc: &'static str,
+        ctx: &mut PluginContext,
+        requested: Option<Duration>,
+    ) -> CallScope {
+        CallScope {
+            rpc,
+            key: InstanceKey::of(ctx),
+            deadline: self.sandbox.deadlines.of(rpc, requested),
+            http: self.sandbox.http_of(ctx),
+            idle_per_key: self.sandbox.idle_per_key(ctx),
+        }
     }
 
     /// A fresh instance for calls.
@@ -191,16 +220,18 @@ impl Runtime {
             .as_ref()
             .map_err(|err| CallError::NotLoaded(err.clone()))?;
         let state = GuestState::new(
-            self.settings.plugin_id.clone(),
-            self.settings.max_memory,
+            &self.settings.plugin_id,
+            &self.sandbox,
             self.metrics.clone(),
-        );
+        )
+        .map_err(|cause| self.trap(rpc, cause))?;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
         // Yield to the async runtime at every epoch tick, so that deadlines
         // and cancellation can stop a guest that never returns.
         store.epoch_deadline_async_yield_and_update(1);
         store.set_epoch_deadline(1);
+        self.refuel(&mut store, rpc)?;
         let instance = plugin
             .pre
             .instantiate_async(&mut store)
@@ -213,47 +244,123 @@ impl Runtime {
         })
     }
 
-    /// Runs `call` on handler interface `F` of a guest instance of `key`
-    /// (a warm one when idle, else a fresh one), with `outbox` as its
-    /// senders, under `limit`. The instance goes back to the idle pool
-    /// unless it trapped, was stopped, or the call was dropped.
+    /// Gives the store a call's worth of fuel, when fuel is metered.
+    fn refuel(&self, store: &mut Store<GuestState>, rpc: &'static str) -> Result<(), CallError> {
+        match self.sandbox.config.fuel {
+            0 => Ok(()),
+            fuel => store.set_fuel(fuel).map_err(|cause| self.trap(rpc, cause)),
+        }
+    }
+
+    /// Runs `call` on handler interface `F` of a guest instance of the
+    /// scope's plugin instance (a warm one when idle, else a fresh one),
+    /// with `outbox` as its senders, once admitted and under the scope's
+    /// deadline. The instance goes back to the idle pool unless it
+    /// trapped, was stopped, or the call was dropped.
     ///
     /// # Errors
     /// Every [`CallError`].
     pub async fn call<F: Family, R>(
         &self,
-        rpc: &'static str,
-        key: InstanceKey,
+        scope: CallScope,
         outbox: Outbox,
-        limit: Option<Duration>,
         call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>,
     ) -> Result<R, CallError> {
         let started = Instant::now();
         let _in_flight = self.metrics.call_started();
-        let result = async {
-            let mut instance = match self.idle.take(&key) {
-                Some(warm) => warm,
-                None => self.instantiate(rpc).await?,
-            };
-            instance.store.data_mut().outbox = outbox;
-            instance.store.set_epoch_deadline(1);
-            let guest = instance.handlers::<F>()?;
-            let outcome = self
-                .guard(rpc, limit, call(&guest, &mut instance.store))
-                .await;
-            // Clearing the outbox closes the call's channels.
-            instance.store.data_mut().outbox = Outbox::default();
-            if matches!(
-                outcome,
-                Ok(_) | Err(CallError::Failed(_) | CallError::Unimplemented)
-            ) {
-                self.idle.put(key, instance);
+        let rpc = scope.rpc;
+        let result = match scope.deadline {
+            Some(limit) => {
+                let key = scope.key.clone();
+                let run = tokio::time::timeout(limit, self.run::<F, R>(scope, outbox, call));
+                run.await.unwrap_or_else(|_| {
+                    // The guest was stopped mid-call: a failure for the
+                    // back-off, like a trap.
+                    self.sandbox.backoff.record(&key, true);
+                    let err = CallError::Timeout {
+                        plugin: self.settings.plugin_id.clone(),
+                        rpc,
+                        limit,
+                    };
+                    tracing::error!(rpc, error = %err, "guest call stopped");
+                    Err(err)
+                })
             }
-            outcome
-        }
-        .await;
+            None => self.run::<F, R>(scope, outbox, call).await,
+        };
         self.metrics.observe_call(rpc, &result, started.elapsed());
         result
+    }
+
+    /// [`Runtime::call`] without the deadline, and with the bookkeeping
+    /// of admission, back-off and the idle pool.
+    async fn run<F: Family, R>(
+        &self,
+        scope: CallScope,
+        outbox: Outbox,
+        call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>,
+    ) -> Result<R, CallError> {
+        let CallScope {
+            rpc,
+            key,
+            http,
+            idle_per_key,
+            ..
+        } = scope;
+        if let Err(err) = &self.plugin {
+            return Err(CallError::NotLoaded(err.clone()));
+        }
+        let plugin = self.settings.plugin_id.clone();
+        self.sandbox
+            .backoff
+            .check(&key)
+            .map_err(|cause| CallError::BackedOff {
+                plugin: plugin.clone(),
+                rpc,
+                cause,
+            })?;
+        // A stream idles for as long as Grafana watches it: it does not
+        // take one of the call slots.
+        let _admitted = match rpc {
+            "RunStream" => None,
+            _ => Some(
+                self.sandbox
+                    .gate
+                    .enter()
+                    .await
+                    .map_err(|cause| CallError::Overloaded { plugin, rpc, cause })?,
+            ),
+        };
+        let mut instance = match self.idle.take(&key) {
+            Some(warm) => warm,
+            None => self.instantiate(rpc).await.inspect_err(|_| {
+                self.sandbox.backoff.record(&key, true);
+            })?,
+        };
+        let state = instance.store.data_mut();
+        state.outbox = outbox;
+        state.http.call = http;
+        instance.store.set_epoch_deadline(1);
+        let outcome = match self.refuel(&mut instance.store, rpc) {
+            Ok(()) => match instance.handlers::<F>() {
+                Ok(guest) => self.sort(rpc, call(&guest, &mut instance.store).await),
+                Err(err) => Err(err),
+            },
+            Err(err) => Err(err),
+        };
+        // Clearing the outbox closes the call's channels.
+        let state = instance.store.data_mut();
+        state.outbox = Outbox::default();
+        state.http.call = CallHttp::default();
+        let healthy = matches!(
+            outcome,
+            Ok(_) | Err(CallError::Failed(_) | CallError::Unimplemented)
+        );
+        self.sandbox.backoff.record(&key, !healthy);
+        if healthy {
+            self.idle.put(key, instance, idle_per_key);
+        }
+        outcome
     }
 
     /// The host's metrics.
@@ -261,41 +368,24 @@ impl Runtime {
         &self.metrics
     }
 
-    /// [`Runtime::call`] for a unary RPC: no outbox, the unary deadline.
+    /// [`Runtime::call`] for a unary RPC: no outbox.
     ///
     /// # Errors
     /// Every [`CallError`].
     pub async fn unary<F: Family, R>(
         &self,
-        rpc: &'static str,
-        key: InstanceKey,
+        scope: CallScope,
         call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>,
     ) -> Result<R, CallError> {
-        let limit = Some(self.settings.call_timeout);
-        self.call::<F, R>(rpc, key, Outbox::default(), limit, call)
-            .await
+        self.call::<F, R>(scope, Outbox::default(), call).await
     }
 
-    /// Runs a guest call under `limit` and sorts its outcome into the
-    /// call's result or a [`CallError`].
-    async fn guard<T>(
+    /// Sorts a guest call's outcome into its result or a [`CallError`].
+    fn sort<T>(
         &self,
         rpc: &'static str,
-        limit: Option<Duration>,
-        call: impl Future<Output = wasmtime::Result<Result<T, HandlerError>>>,
+        outcome: wasmtime::Result<Result<T, HandlerError>>,
     ) -> Result<T, CallError> {
-        let outcome = match limit {
-            Some(limit) => {
-                tokio::time::timeout(limit, call)
-                    .await
-                    .map_err(|_| CallError::Timeout {
-                        plugin: self.settings.plugin_id.clone(),
-                        rpc,
-                        limit,
-                    })?
-            }
-            None => call.await,
-        };
         match outcome {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(HandlerError::Unimplemented)) => Err(CallError::Unimplemented),
@@ -313,6 +403,22 @@ impl Runtime {
         tracing::error!(rpc, error = %err, "guest call failed");
         err
     }
+}
+
+/// Logs and counts a component that loaded.
+fn log_loaded(plugin: &Plugin, settings: &RuntimeSettings, metrics: &Metrics) {
+    metrics.component_loaded(
+        &plugin.sha256,
+        &plugin.path.display().to_string(),
+        &settings.plugin_version,
+    );
+    tracing::info!(
+        component = %plugin.path.display(),
+        sha256 = %plugin.sha256,
+        version = %settings.plugin_version,
+        exports = ?plugin.exports.names(),
+        "plugin component loaded"
+    );
 }
 
 impl Instance {

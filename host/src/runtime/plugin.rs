@@ -15,6 +15,9 @@ use super::state::GuestState;
 /// Why a component could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// The sandbox configuration is invalid, so no component is run.
+    #[error(transparent)]
+    Config(#[from] crate::sandbox::ConfigError),
     /// The file could not be read.
     #[error("cannot read component {path}: {source}")]
     Read {
@@ -91,14 +94,16 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Builds the linker with everything the host offers a guest: WASI 0.2
-/// (denied by default in each store's context) and the grafana:plugin imports.
+/// Builds the linker with everything the host offers a guest: WASI 0.2 and
+/// `wasi:http` (denied by default in each store's context, governed by its
+/// sandbox) and the grafana:plugin imports.
 ///
 /// # Errors
 /// Fails only if the host's own definitions conflict, a programming error.
 pub fn new_linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     PluginWorld::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
     Ok(linker)
 }

@@ -87,16 +87,22 @@ impl InstanceKey {
 
 /// Idle guest instances by key.
 pub struct IdlePool {
-    idle: Mutex<HashMap<InstanceKey, Vec<Instance>>>,
-    max_idle_per_key: usize,
+    idle: Mutex<Idle>,
+    max_total: usize,
+}
+
+#[derive(Default)]
+struct Idle {
+    by_key: HashMap<InstanceKey, Vec<Instance>>,
+    total: usize,
 }
 
 impl IdlePool {
-    /// A pool keeping at most `max_idle_per_key` idle instances per key.
-    pub fn new(max_idle_per_key: usize) -> Self {
+    /// A pool keeping at most `max_total` idle instances in all.
+    pub fn new(max_total: usize) -> Self {
         Self {
-            idle: Mutex::new(HashMap::new()),
-            max_idle_per_key,
+            idle: Mutex::new(Idle::default()),
+            max_total,
         }
     }
 
@@ -105,18 +111,32 @@ impl IdlePool {
     /// gone.
     pub fn take(&self, key: &InstanceKey) -> Option<Instance> {
         let mut idle = self.idle.lock().ok()?;
-        idle.retain(|k, _| !k.is_older_version_of(key));
-        idle.get_mut(key)?.pop()
+        let Idle { by_key, total } = &mut *idle;
+        by_key.retain(|k, instances| {
+            let keep = !k.is_older_version_of(key);
+            if !keep {
+                *total -= instances.len();
+            }
+            keep
+        });
+        let instance = by_key.get_mut(key)?.pop()?;
+        *total -= 1;
+        Some(instance)
     }
 
-    /// Keeps `instance` for the next call of `key` (or drops it when enough
-    /// are idle).
-    pub fn put(&self, key: InstanceKey, instance: Instance) {
-        if let Ok(mut idle) = self.idle.lock() {
-            let instances = idle.entry(key).or_default();
-            if instances.len() < self.max_idle_per_key {
-                instances.push(instance);
-            }
+    /// Keeps `instance` for the next call of `key`, unless `max_per_key`
+    /// of that key or the pool's maximum in all are already idle.
+    pub fn put(&self, key: InstanceKey, instance: Instance, max_per_key: usize) {
+        let Ok(mut idle) = self.idle.lock() else {
+            return;
+        };
+        if idle.total >= self.max_total {
+            return;
+        }
+        let instances = idle.by_key.entry(key).or_default();
+        if instances.len() < max_per_key {
+            instances.push(instance);
+            idle.total += 1;
         }
     }
 }

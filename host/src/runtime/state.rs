@@ -8,15 +8,19 @@ use tokio::sync::mpsc;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::bindings::grafana::plugin::{chunk_sender, frames, log, resource_sender, stream_sender};
 use super::bindings::types::{self, CallResourceResponse, DataChunk, SendError};
 use crate::logging;
 use crate::metrics::Metrics;
+use crate::sandbox::Sandbox;
+use crate::sandbox::http::OutboundHttp;
 
 /// Table elements an instance may have (function tables of guests compiled
-/// from Rust or C hold a few hundred to a few thousand).
-const MAX_TABLE_ELEMENTS: usize = 100_000;
+/// from Rust or C hold a few hundred to a few thousand, an interpreter's
+/// tens of thousands).
+pub const MAX_TABLE_ELEMENTS: usize = 100_000;
 
 /// Caps a guest's linear memory and tables, and accounts for its memory
 /// and its existence in the host's metrics.
@@ -88,10 +92,13 @@ pub struct Outbox {
     pub chunks: Option<mpsc::Sender<DataChunk>>,
 }
 
-/// Per-instance state: WASI context, resource limits, outbox.
+/// Per-instance state: WASI and HTTP contexts, resource limits, outbox.
 pub struct GuestState {
     wasi: WasiCtx,
+    http_ctx: WasiHttpCtx,
     table: ResourceTable,
+    /// The `wasi:http` hooks, which know the call in progress.
+    pub http: OutboundHttp,
     /// Memory and table caps, enforced by the store's limiter.
     pub limits: GuestLimiter,
     plugin_id: Arc<str>,
@@ -100,17 +107,25 @@ pub struct GuestState {
 }
 
 impl GuestState {
-    /// State for a new instance of plugin `plugin_id`, with no capabilities
-    /// beyond clocks and randomness, and at most `max_memory` bytes of
-    /// linear memory.
-    pub fn new(plugin_id: Arc<str>, max_memory: usize, metrics: Arc<Metrics>) -> Self {
-        Self {
-            wasi: WasiCtx::builder().build(),
+    /// State for a new instance of plugin `plugin_id`, with the
+    /// capabilities and limits `sandbox` grants.
+    ///
+    /// # Errors
+    /// A granted directory that can no longer be opened.
+    pub fn new(
+        plugin_id: &Arc<str>,
+        sandbox: &Sandbox,
+        metrics: Arc<Metrics>,
+    ) -> wasmtime::Result<Self> {
+        Ok(Self {
+            wasi: sandbox.wasi.context()?,
+            http_ctx: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            limits: GuestLimiter::new(max_memory, metrics),
-            plugin_id,
+            http: OutboundHttp::new(sandbox.http.clone()),
+            limits: GuestLimiter::new(sandbox.config.max_memory_bytes(), metrics),
+            plugin_id: plugin_id.clone(),
             outbox: Outbox::default(),
-        }
+        })
     }
 
     /// The plugin id, for logs and errors.
@@ -124,6 +139,16 @@ impl WasiView for GuestState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for GuestState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http_ctx,
+            table: &mut self.table,
+            hooks: &mut self.http,
         }
     }
 }

@@ -1,0 +1,167 @@
+//! Governed outgoing HTTP: the guest's `wasi:http` requests go through
+//! here, where the host
+//! - refuses hosts outside the allow-list (the datasource's own URL plus the
+//!   `allow_hosts` grants) and names that resolve to forbidden addresses;
+//! - applies the datasource's HTTP settings to requests to its own URL, as
+//!   the Go SDK's `httpclient` does: basic auth, custom headers, TLS options
+//!   and timeout. Secrets are added here, so a plugin configured with
+//!   `raw_secrets = false` works without ever holding them;
+//! - bounds the response body in size (`http_max_response_mb`, lowered by
+//!   Grafana's `GF_RESPONSE_LIMIT`) and the exchange in time.
+
+mod policy;
+mod send;
+mod settings;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::HeaderValue;
+use http::header::{AUTHORIZATION, HeaderName};
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+
+pub use policy::{AddressPolicy, Refusal};
+pub use settings::{DataSourceHttp, Origin, TlsSettings};
+
+use super::config::{SandboxConfig, seconds};
+
+/// The outgoing HTTP rules of a plugin, from its sandbox configuration.
+#[derive(Debug)]
+pub struct HttpPolicy {
+    addresses: AddressPolicy,
+    timeout: Duration,
+    max_response_bytes: u64,
+}
+
+impl HttpPolicy {
+    /// The rules of `config`.
+    ///
+    /// # Errors
+    /// An invalid `allow_hosts` entry, named.
+    pub fn new(config: &SandboxConfig) -> Result<Self, String> {
+        Ok(Self {
+            addresses: AddressPolicy::new(&config.allow_hosts, &config.allow_addresses)?,
+            timeout: seconds(config.http_timeout_seconds),
+            max_response_bytes: config.http_max_response_bytes(),
+        })
+    }
+}
+
+/// What a call's requests need to know about the call: the datasource
+/// addressed and Grafana's response limit.
+#[derive(Debug, Clone, Default)]
+pub struct CallHttp {
+    /// The datasource's HTTP settings, secrets included.
+    pub datasource: Option<Arc<DataSourceHttp>>,
+    /// `GF_RESPONSE_LIMIT` from the call's Grafana configuration.
+    pub response_limit: Option<u64>,
+}
+
+/// The `wasi:http` hooks of one guest instance.
+pub struct OutboundHttp {
+    policy: Arc<HttpPolicy>,
+    /// The call in progress.
+    pub call: CallHttp,
+}
+
+impl OutboundHttp {
+    /// Hooks applying `policy`, with no call in progress.
+    pub fn new(policy: Arc<HttpPolicy>) -> Self {
+        Self {
+            policy,
+            call: CallHttp::default(),
+        }
+    }
+}
+
+impl WasiHttpHooks for OutboundHttp {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _: Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ) -> Box<dyn Future<Output = Result<send::Sent, Error>> + Send> {
+        let policy = self.policy.clone();
+        let call = self.call.clone();
+        Box::new(async move { dispatch(&policy, &call, request, options).await })
+    }
+}
+
+/// Checks, completes and sends one request, logging its outcome (never
+/// its headers).
+async fn dispatch(
+    policy: &HttpPolicy,
+    call: &CallHttp,
+    mut request: http::Request<WasiBody>,
+    options: Option<RequestOptions>,
+) -> Result<send::Sent, Error> {
+    let uri = request.uri();
+    let origin = uri
+        .authority()
+        .and_then(|authority| Origin::new(uri.scheme(), authority))
+        .ok_or(Error::HttpRequestUriInvalid)?;
+    let datasource = call.datasource.as_deref();
+    let ds_origin = datasource.and_then(|ds| ds.origin.as_ref());
+    if let Err(refusal) = policy.addresses.check_host(&origin, ds_origin) {
+        tracing::warn!(reason = %refusal, "outgoing HTTP request refused");
+        return Err(Error::HttpRequestDenied);
+    }
+    let own = datasource.filter(|_| ds_origin == Some(&origin));
+    if let Some(ds) = own {
+        apply_settings(ds, request.headers_mut());
+    }
+    let timeout = own.and_then(|ds| ds.timeout).unwrap_or(policy.timeout);
+    let no_tls_settings = TlsSettings::default();
+    let target = send::Target {
+        origin: &origin,
+        policy: &policy.addresses,
+        tls: own.map_or(&no_tls_settings, |ds| &ds.tls),
+        deadline: (Instant::now() + timeout).into(),
+        max_response_bytes: call
+            .response_limit
+            .map_or(policy.max_response_bytes, |limit| {
+                limit.min(policy.max_response_bytes)
+            }),
+    };
+    let method = request.method().clone();
+    let started = Instant::now();
+    let outcome = send::send(target, request, options).await;
+    match &outcome {
+        Ok((response, _)) => tracing::debug!(
+            %method, %origin, status = response.status().as_u16(), elapsed = ?started.elapsed(),
+            "outgoing HTTP request"
+        ),
+        Err(err) => tracing::warn!(%method, %origin, error = ?err, "outgoing HTTP request failed"),
+    }
+    outcome
+}
+
+/// Basic auth (unless the guest set its own Authorization) and custom
+/// headers, as the Go SDK's middlewares add them.
+fn apply_settings(ds: &DataSourceHttp, headers: &mut http::HeaderMap) {
+    if let Some((user, password)) = &ds.basic_auth
+        && !headers.contains_key(AUTHORIZATION)
+    {
+        use base64::Engine as _;
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        if let Ok(mut value) = HeaderValue::from_str(&format!("Basic {token}")) {
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
+        }
+    }
+    for (name, value) in &ds.headers {
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            (Ok(name), Ok(mut value)) => {
+                value.set_sensitive(true);
+                headers.insert(name, value);
+            }
+            _ => {
+                tracing::warn!(header = %name, "custom header of the datasource is not a valid HTTP header; skipped")
+            }
+        }
+    }
+}
