@@ -10,4 +10,5 @@ mod logs;
 mod properties;
 mod protocol;
 mod rpc;
+mod sandbox;
 mod support;

@@ -14,6 +14,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("DATA_ONLY", "data-only", "data_only"),
     ("FRAME_ECHO", "frame-echo", "frame_echo"),
     ("PROTOCOL", "protocol", "protocol"),
+    ("SANDBOX", "sandbox", "sandbox"),
 ];
 
 fn main() {

@@ -11,6 +11,11 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::config::{SandboxConfig, seconds};
 
+/// Taken off Grafana's deadline, so that the guest is stopped and the
+/// precise DEADLINE_EXCEEDED answer sent before the transport's own timer
+/// cancels the call with a vaguer status.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(20);
+
 /// The deadline of each RPC: the configured maximum for its kind, lowered
 /// by the gRPC deadline Grafana sends.
 #[derive(Debug, Clone)]
@@ -35,6 +40,7 @@ impl Deadlines {
     /// How long a call of `rpc` may run, given the deadline Grafana sent.
     /// RunStream has none: it ends when Grafana cancels it.
     pub fn of(&self, rpc: &str, requested: Option<Duration>) -> Option<Duration> {
+        let requested = requested.map(|d| d.saturating_sub(DEADLINE_MARGIN).max(DEADLINE_MARGIN));
         let maximum = match rpc {
             "RunStream" => return requested,
             "QueryData" | "QueryChunkedData" => self.query,
@@ -203,11 +209,12 @@ mod tests {
         });
         let s = Duration::from_secs;
         assert_eq!(deadlines.of("QueryData", None), Some(s(10)));
-        assert_eq!(deadlines.of("QueryData", Some(s(3))), Some(s(3)));
+        let margin = DEADLINE_MARGIN;
+        assert_eq!(deadlines.of("QueryData", Some(s(3))), Some(s(3) - margin));
         assert_eq!(deadlines.of("QueryData", Some(s(60))), Some(s(10)));
         assert_eq!(deadlines.of("CheckHealth", None), Some(s(2)));
         assert_eq!(deadlines.of("RunStream", None), None);
-        assert_eq!(deadlines.of("RunStream", Some(s(5))), Some(s(5)));
+        assert_eq!(deadlines.of("RunStream", Some(s(5))), Some(s(5) - margin));
     }
 
     #[tokio::test]

@@ -1,0 +1,556 @@
+//! The sandbox, through the real host: misbehaving guests are stopped and
+//! the host keeps serving; capabilities are denied unless granted;
+//! outgoing HTTP is governed; datasources cannot see each other.
+
+use std::time::{Duration, Instant};
+
+use grafana_wasm_host::client::PluginProcess;
+use grafana_wasm_proto::pluginv2 as pb;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_stream::StreamExt;
+use tonic::Code;
+
+use crate::support::*;
+
+/// Launches the sandbox probe with `GF_PLUGIN_<KEY>` overrides, as an
+/// operator's `[plugin.<id>]` section would set them.
+async fn launch_probe(overrides: &[(&str, &str)]) -> PluginProcess {
+    let mut command = host_command(SANDBOX);
+    for (key, value) in overrides {
+        command.env(format!("GF_PLUGIN_{}", key.to_uppercase()), value);
+    }
+    PluginProcess::launch(command)
+        .await
+        .expect("launching the host")
+}
+
+/// A datasource `uid` at `url`, with secrets and jsonData.
+fn datasource(uid: &str, url: &str, json: Value, secrets: &[(&str, &str)]) -> pb::PluginContext {
+    let mut ctx = context();
+    let ds = ctx.data_source_instance_settings.as_mut().unwrap();
+    ds.uid = uid.into();
+    ds.url = url.into();
+    ds.json_data = json.to_string().into_bytes();
+    ds.decrypted_secure_json_data = secrets
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    ctx
+}
+
+/// Runs a probe as a query: the probe's JSON answer, or the call's status.
+async fn query_probe(
+    plugin: &PluginProcess,
+    ctx: pb::PluginContext,
+    args: Value,
+) -> Result<Value, tonic::Status> {
+    let mut request = query_request(vec![query("A", &args.to_string(), 1_000)]);
+    request.plugin_context = Some(ctx);
+    let response = plugin.data().query_data(request).await?.into_inner();
+    let answer = &response.responses["A"];
+    assert!(answer.error.is_empty(), "{}", answer.error);
+    let (_, batches) = decode_frame(&answer.frames[0]);
+    let column = batches[0]
+        .column(0)
+        .as_any()
+        .downcast_ref::<arrow_array::StringArray>()
+        .expect("a string field")
+        .value(0)
+        .to_owned();
+    Ok(serde_json::from_str(&column).unwrap())
+}
+
+/// Runs a probe as a resource call: the probe's JSON answer.
+async fn resource_probe(plugin: &PluginProcess, ctx: pb::PluginContext, args: Value) -> Value {
+    let request = pb::CallResourceRequest {
+        plugin_context: Some(ctx),
+        path: "probe".into(),
+        method: "POST".into(),
+        body: args.to_string().into_bytes(),
+        ..Default::default()
+    };
+    let mut stream = plugin
+        .resource()
+        .call_resource(request)
+        .await
+        .unwrap()
+        .into_inner();
+    let first = stream.next().await.unwrap().unwrap();
+    serde_json::from_slice(&first.body).unwrap()
+}
+
+fn error_of(answer: &Value) -> &str {
+    answer["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an error, got {answer}"))
+}
+
+#[tokio::test]
+async fn an_endless_loop_stops_at_its_deadline_while_another_datasource_answers() {
+    let plugin = launch_probe(&[("query_timeout_seconds", "1.5")]).await;
+    let started = Instant::now();
+    let looping = query_probe(
+        &plugin,
+        datasource("a", "", json!({}), &[]),
+        json!({"probe": "loop"}),
+    );
+    let other = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let asked = Instant::now();
+        let answer = query_probe(
+            &plugin,
+            datasource("b", "", json!({}), &[]),
+            json!({"probe": "alloc", "mb": 1}),
+        )
+        .await
+        .unwrap();
+        (answer, asked.elapsed())
+    };
+    let (looped, (answer, took)) = tokio::join!(looping, other);
+    let err = looped.unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err:?}");
+    assert!(
+        (1.4..4.0).contains(&started.elapsed().as_secs_f64()),
+        "stopped at its 1.5 s deadline, after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(answer["ok"], 1 << 20);
+    assert!(
+        took < Duration::from_secs(1),
+        "the other datasource answered while the loop ran, in {took:?}"
+    );
+    assert_serving(&plugin).await;
+}
+
+#[tokio::test]
+async fn a_grafana_deadline_shorter_than_the_configured_one_wins() {
+    let plugin = launch_probe(&[]).await;
+    let mut request = query_request(vec![query("A", r#"{"probe":"loop"}"#, 1_000)]);
+    request.plugin_context = Some(datasource("a", "", json!({}), &[]));
+    // The deadline as Grafana's gRPC client sends it, without a client-side
+    // timer racing the host's answer.
+    let mut request = tonic::Request::new(request);
+    request
+        .metadata_mut()
+        .insert("grpc-timeout", "500m".parse().unwrap());
+    let started = Instant::now();
+    let err = plugin.data().query_data(request).await.unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err:?}");
+    assert!(err.message().contains("exceeded its"), "{}", err.message());
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // The guest was stopped, not left running: the host logged it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopped = log_entries(&plugin)
+        .into_iter()
+        .any(|e| e["@message"] == "guest call stopped");
+    assert!(stopped, "the host stopped the guest at Grafana's deadline");
+}
+
+#[tokio::test]
+async fn a_memory_bomb_hits_the_cap_and_the_host_stays_small() {
+    // No back-off: every bomb goes off.
+    let plugin = launch_probe(&[("max_memory_mb", "32"), ("trap_backoff_after", "0")]).await;
+    let ctx = || datasource("a", "", json!({}), &[]);
+    let err = query_probe(&plugin, ctx(), json!({"probe": "alloc", "mb": 512}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Internal, "{err:?}");
+    assert!(
+        err.message().contains("linear memory limit exceeded"),
+        "{}",
+        err.message()
+    );
+    for _ in 0..5 {
+        let _ = query_probe(&plugin, ctx(), json!({"probe": "alloc", "mb": 512})).await;
+    }
+    let small = query_probe(&plugin, ctx(), json!({"probe": "alloc", "mb": 8}))
+        .await
+        .unwrap();
+    assert_eq!(small["ok"], 8 << 20, "the next call works");
+    let rss_kib = resident_kib(plugin.id().unwrap());
+    assert!(
+        rss_kib < 200 * 1024,
+        "the host's memory stays bounded: {rss_kib} KiB resident"
+    );
+}
+
+/// Resident memory of process `pid`, in KiB.
+fn resident_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_panic_is_a_clean_error_and_repeated_traps_back_off() {
+    let plugin = launch_probe(&[("trap_backoff_after", "3")]).await;
+    let ctx = || datasource("a", "", json!({}), &[]);
+    for _ in 0..3 {
+        let err = query_probe(&plugin, ctx(), json!({"probe": "panic"}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::Internal, "{err:?}");
+    }
+    let err = query_probe(&plugin, ctx(), json!({"probe": "alloc"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "backed off: {err:?}");
+    assert!(
+        err.message().contains("3 calls in a row"),
+        "{}",
+        err.message()
+    );
+    // Another datasource is not affected.
+    let other = datasource("b", "", json!({}), &[]);
+    assert!(
+        query_probe(&plugin, other, json!({"probe": "alloc"}))
+            .await
+            .is_ok()
+    );
+    // After the pause, the next call works and clears the record.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(
+        query_probe(&plugin, ctx(), json!({"probe": "alloc"}))
+            .await
+            .is_ok()
+    );
+    let panicked = log_entries(&plugin).into_iter().any(|e| {
+        e["@level"] == "warn"
+            && e["stream"] == "stderr"
+            && e["@message"]
+                .as_str()
+                .is_some_and(|m| m.contains("panicked on purpose"))
+    });
+    assert!(panicked, "the guest's panic message reaches the log");
+}
+
+#[tokio::test]
+async fn a_full_queue_is_refused_with_resource_exhausted() {
+    let plugin = launch_probe(&[
+        ("max_concurrent_calls", "1"),
+        ("max_queued_calls", "0"),
+        ("query_timeout_seconds", "1"),
+    ])
+    .await;
+    let looping = query_probe(
+        &plugin,
+        datasource("a", "", json!({}), &[]),
+        json!({"probe": "loop"}),
+    );
+    let refused = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        query_probe(
+            &plugin,
+            datasource("b", "", json!({}), &[]),
+            json!({"probe": "alloc"}),
+        )
+        .await
+    };
+    let (_, refused) = tokio::join!(looping, refused);
+    let err = refused.unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    assert!(err.message().contains("overloaded"), "{}", err.message());
+}
+
+#[tokio::test]
+async fn files_variables_and_sockets_are_denied_without_a_grant() {
+    let mut command = host_command(SANDBOX);
+    command.env("PROBE_SECRET", "host-only");
+    let plugin = PluginProcess::launch(command).await.unwrap();
+    let ctx = || datasource("a", "", json!({}), &[]);
+    let file = resource_probe(
+        &plugin,
+        ctx(),
+        json!({"probe": "read-file", "path": "/etc/hostname"}),
+    )
+    .await;
+    assert!(!error_of(&file).is_empty());
+    let env = resource_probe(
+        &plugin,
+        ctx(),
+        json!({"probe": "env", "name": "PROBE_SECRET"}),
+    )
+    .await;
+    assert!(error_of(&env).contains("not found"), "{env}");
+    let socket = resource_probe(
+        &plugin,
+        ctx(),
+        json!({"probe": "socket", "address": "127.0.0.1:9"}),
+    )
+    .await;
+    assert!(!error_of(&socket).is_empty());
+}
+
+#[tokio::test]
+async fn granted_directories_and_variables_are_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("data.txt"), "granted").unwrap();
+    let config = dir.path().join("sandbox.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "allow_env = [\"PROBE_SETTING\"]\nallow_dirs = [\"{}:/data\"]\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let mut command = host_command(SANDBOX);
+    command
+        .env("GF_PLUGIN_WASM_SANDBOX_CONFIG", &config)
+        .env("PROBE_SETTING", "visible")
+        .env("PROBE_SECRET", "hidden");
+    let plugin = PluginProcess::launch(command).await.unwrap();
+    let ctx = || datasource("a", "", json!({}), &[]);
+    let file = resource_probe(
+        &plugin,
+        ctx(),
+        json!({"probe": "read-file", "path": "/data/data.txt"}),
+    )
+    .await;
+    assert_eq!(file["ok"], "granted");
+    let env = resource_probe(
+        &plugin,
+        ctx(),
+        json!({"probe": "env", "name": "PROBE_SETTING"}),
+    )
+    .await;
+    assert_eq!(env["ok"], "visible");
+    let other = resource_probe(
+        &plugin,
+        ctx(),
+        json!({"probe": "env", "name": "PROBE_SECRET"}),
+    )
+    .await;
+    assert!(other["error"].is_string(), "{other}");
+    let outside = resource_probe(
+        &plugin,
+        ctx(),
+        json!({"probe": "read-file", "path": "/etc/hostname"}),
+    )
+    .await;
+    assert!(outside["error"].is_string(), "{outside}");
+}
+
+#[tokio::test]
+async fn guest_output_is_logged_with_the_plugin_id() {
+    let plugin = launch_probe(&[]).await;
+    let ctx = datasource("a", "", json!({}), &[]);
+    resource_probe(
+        &plugin,
+        ctx,
+        json!({"probe": "print", "text": "hello from the guest"}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let entries = log_entries(&plugin);
+    let line = entries
+        .iter()
+        .find(|e| e["@message"] == "hello from the guest")
+        .expect("the guest's stdout line in the log");
+    assert_eq!(line["stream"], "stdout");
+    assert_eq!(line["@level"], "info");
+    assert_eq!(line["pluginId"], "sandbox");
+}
+
+#[tokio::test]
+async fn two_datasources_never_see_each_others_state() {
+    let plugin = launch_probe(&[]).await;
+    let alpha = || datasource("alpha", "", json!({}), &[("token", "alpha-secret")]);
+    let beta = || datasource("beta", "", json!({}), &[("token", "beta-secret")]);
+    // Interleaved and concurrent calls, so that both have warm instances.
+    for _ in 0..3 {
+        let (a, b) = tokio::join!(
+            query_probe(&plugin, alpha(), json!({"probe": "seen"})),
+            query_probe(&plugin, beta(), json!({"probe": "seen"})),
+        );
+        let (a, b) = (a.unwrap().to_string(), b.unwrap().to_string());
+        assert!(a.contains("alpha-secret") && !a.contains("beta"), "{a}");
+        assert!(b.contains("beta-secret") && !b.contains("alpha"), "{b}");
+    }
+}
+
+/// A one-shot HTTP server on 127.0.0.1 that answers each request with the
+/// request head it received. Returns its port.
+async fn echo_server() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0_u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    head.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+                let _ = socket.write_all(&head).await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn outgoing_http_is_governed_by_the_allow_list_and_address_checks() {
+    let port = echo_server().await;
+    let plugin = launch_probe(&[
+        ("allow_hosts", &format!("localhost:{port}")),
+        ("allow_addresses", "127.0.0.1/32"),
+    ])
+    .await;
+    let url = format!("http://127.0.0.1:{port}");
+    let ctx = || {
+        datasource(
+            "a",
+            &url,
+            json!({"httpHeaderName1": "X-Tenant"}),
+            &[
+                ("httpHeaderValue1", "acme"),
+                ("basicAuthPassword", "s3cret"),
+            ],
+        )
+    };
+    let with_basic_auth = || {
+        let mut ctx = ctx();
+        let ds = ctx.data_source_instance_settings.as_mut().unwrap();
+        ds.basic_auth_enabled = true;
+        ds.basic_auth_user = "grafana".into();
+        ctx
+    };
+
+    // Outside the allow-list: refused before any connection.
+    let denied = resource_probe(
+        &plugin,
+        ctx(),
+        json!({"probe": "fetch", "url": "http://example.com/"}),
+    )
+    .await;
+    assert!(
+        error_of(&denied).contains("refused by the sandbox"),
+        "{denied}"
+    );
+
+    // The datasource's own URL: allowed, with its settings applied.
+    let own = resource_probe(
+        &plugin,
+        with_basic_auth(),
+        json!({"probe": "fetch-datasource", "path": "/api/x"}),
+    )
+    .await;
+    assert_eq!(own["ok"]["status"], 200, "{own}");
+    let head = own["ok"]["body"].as_str().unwrap().to_ascii_lowercase();
+    assert!(head.starts_with("get /api/x http/1.1"), "{head}");
+    assert!(
+        head.contains("x-tenant: acme"),
+        "custom header applied: {head}"
+    );
+    // base64("grafana:s3cret")
+    assert!(
+        head.contains("authorization: basic z3jhzmfuytpzm2nyzxq="),
+        "basic auth applied: {head}"
+    );
+
+    // Another port of the same address is not the datasource's origin.
+    let other_port = echo_server().await;
+    let elsewhere = resource_probe(
+        &plugin,
+        ctx(),
+        json!({"probe": "fetch", "url": format!("http://127.0.0.1:{other_port}/")}),
+    )
+    .await;
+    assert!(
+        error_of(&elsewhere).contains("refused by the sandbox"),
+        "{elsewhere}"
+    );
+
+    let refusals = log_entries(&plugin)
+        .into_iter()
+        .filter(|e| e["@message"] == "outgoing HTTP request refused")
+        .count();
+    assert!(refusals >= 2, "each refusal is logged");
+    let secrets_logged = plugin
+        .stderr_lines()
+        .iter()
+        .any(|l| l.contains("s3cret") || l.contains("acme"));
+    assert!(!secrets_logged, "secrets never reach the log");
+}
+
+#[tokio::test]
+async fn a_name_resolving_to_loopback_is_refused_unless_the_address_is_granted() {
+    let port = echo_server().await;
+    let plugin = launch_probe(&[("allow_hosts", "localhost")]).await;
+    let ctx = datasource("a", "", json!({}), &[]);
+    let refused = resource_probe(
+        &plugin,
+        ctx,
+        json!({"probe": "fetch", "url": format!("http://localhost:{port}/")}),
+    )
+    .await;
+    let message = error_of(&refused);
+    assert!(
+        message.contains("loopback, link-local or metadata address"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn without_raw_secrets_the_guest_never_holds_them_but_requests_carry_them() {
+    let port = echo_server().await;
+    let plugin = launch_probe(&[
+        ("raw_secrets", "false"),
+        ("allow_addresses", "127.0.0.1/32"),
+    ])
+    .await;
+    let url = format!("http://127.0.0.1:{port}");
+    let ctx = || {
+        datasource(
+            "a",
+            &url,
+            json!({"httpHeaderName1": "Authorization"}),
+            &[("httpHeaderValue1", "Bearer t0ken")],
+        )
+    };
+    let secrets = resource_probe(&plugin, ctx(), json!({"probe": "secrets"})).await;
+    assert_eq!(secrets["ok"], json!([]), "the guest sees no secret");
+    let fetched = resource_probe(
+        &plugin,
+        ctx(),
+        json!({"probe": "fetch-datasource", "path": "/"}),
+    )
+    .await;
+    let head = fetched["ok"]["body"].as_str().unwrap().to_ascii_lowercase();
+    assert!(head.contains("authorization: bearer t0ken"), "{head}");
+}
+
+#[tokio::test]
+async fn responses_larger_than_the_limit_are_cut_off() {
+    let port = echo_server().await;
+    // The echoed request head is a few hundred bytes; Grafana's response
+    // limit (in the call's configuration) is lower.
+    let plugin = launch_probe(&[("allow_addresses", "127.0.0.1/32")]).await;
+    let url = format!("http://127.0.0.1:{port}");
+    let mut ctx = datasource("a", &url, json!({}), &[]);
+    ctx.grafana_config
+        .insert("GF_RESPONSE_LIMIT".into(), "16".into());
+    let answer = resource_probe(
+        &plugin,
+        ctx,
+        json!({"probe": "fetch-datasource", "path": "/"}),
+    )
+    .await;
+    assert!(
+        error_of(&answer).contains("exceeds limit: 16 bytes"),
+        "{answer}"
+    );
+}
