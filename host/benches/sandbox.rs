@@ -66,12 +66,7 @@ async fn call(runtime: &Runtime, version: i64) -> Duration {
 fn percentiles(mut samples: Vec<Duration>) -> String {
     samples.sort();
     let at = |p: f64| samples[((samples.len() - 1) as f64 * p) as usize];
-    format!(
-        "{:.1?} | {:.1?} | {:.1?}",
-        at(0.50),
-        at(0.95),
-        at(0.99)
-    )
+    format!("{:.1?} | {:.1?} | {:.1?}", at(0.50), at(0.95), at(0.99))
 }
 
 fn main() {
@@ -109,5 +104,8 @@ fn main() {
     println!("| instance | calls | p50 | p95 | p99 |");
     println!("|---|---:|---:|---:|---:|");
     println!("| pooled (warm) | {calls} | {} |", percentiles(pooled));
-    println!("| fresh (instantiated for the call) | {calls} | {} |", percentiles(fresh));
+    println!(
+        "| fresh (instantiated for the call) | {calls} | {} |",
+        percentiles(fresh)
+    );
 }

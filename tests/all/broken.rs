@@ -77,3 +77,65 @@ async fn garbage_and_core_modules_are_rejected_with_a_clear_status() {
     )
     .await;
 }
+
+/// The health message and the QueryData error of a host whose sandbox
+/// configuration is invalid; the host keeps serving.
+async fn config_errors(command: tokio::process::Command) -> (String, tonic::Status) {
+    let plugin = grafana_wasm_host::client::PluginProcess::launch(command)
+        .await
+        .unwrap();
+    let health = plugin
+        .diagnostics()
+        .check_health(pb::CheckHealthRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        health.status(),
+        pb::check_health_response::HealthStatus::Error
+    );
+    let err = plugin
+        .data()
+        .query_data(query_request(vec![query("A", "{}", 1)]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    let logged = log_entries(&plugin).into_iter().any(|e| {
+        e["@level"] == "error"
+            && e["error"]
+                .as_str()
+                .is_some_and(|m| m.contains("invalid sandbox configuration"))
+    });
+    assert!(logged, "a clear error in the log");
+    (health.message, err)
+}
+
+#[tokio::test]
+async fn an_invalid_sandbox_file_next_to_the_component_is_reported_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let component = dir.path().join("plugin.wasm");
+    std::fs::copy(SANDBOX, &component).unwrap();
+    std::fs::write(
+        dir.path().join("sandbox.toml"),
+        "max_memory_mb = \"lots\"\n",
+    )
+    .unwrap();
+    let (health, err) = config_errors(host_command(component.to_str().unwrap())).await;
+    for message in [health.as_str(), err.message()] {
+        assert!(
+            message.contains("sandbox.toml") && message.contains("max_memory_mb"),
+            "names the file and the key: {message}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_invalid_operator_override_is_reported_not_fatal() {
+    let mut command = host_command(SANDBOX);
+    command.env("GF_PLUGIN_MAX_CONCURRENT_CALLS", "many");
+    let (health, _) = config_errors(command).await;
+    assert!(
+        health.contains("GF_PLUGIN_MAX_CONCURRENT_CALLS") && health.contains("many"),
+        "{health}"
+    );
+}

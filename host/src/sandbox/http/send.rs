@@ -196,12 +196,16 @@ fn client_config(settings: &TlsSettings) -> Result<rustls::ClientConfig, String>
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         };
         if let Some(pem) = &settings.ca_cert {
+            let before = roots.len();
             for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
                 let cert =
                     cert.map_err(|err| format!("tlsCACert is not a PEM certificate: {err}"))?;
                 roots
                     .add(cert)
                     .map_err(|err| format!("tlsCACert is not usable: {err}"))?;
+            }
+            if roots.len() == before {
+                return Err("tlsCACert holds no PEM certificate".into());
             }
         }
         builder.with_root_certificates(roots)
@@ -314,5 +318,36 @@ impl Body for BoundedBody {
 
     fn is_end_stream(&self) -> bool {
         self.incoming.is_end_stream()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unusable_tls_settings_name_the_setting_at_fault() {
+        let bad_ca = TlsSettings {
+            ca_cert: Some("not a certificate".into()),
+            ..TlsSettings::default()
+        };
+        let err = client_config(&bad_ca).unwrap_err();
+        assert!(err.contains("tlsCACert"), "{err}");
+        let bad_client = TlsSettings {
+            client_cert: Some(("no cert".into(), "no key".into())),
+            ..TlsSettings::default()
+        };
+        let err = client_config(&bad_client).unwrap_err();
+        assert!(err.contains("tlsClientKey"), "{err}");
+    }
+
+    #[test]
+    fn skipping_verification_builds_a_configuration() {
+        let skip = TlsSettings {
+            skip_verify: true,
+            server_name: Some("internal".into()),
+            ..TlsSettings::default()
+        };
+        assert!(client_config(&skip).is_ok());
     }
 }
