@@ -5,18 +5,17 @@
 //!
 //! Run: `cargo bench -p grafana-wasm-host --bench frames [-- ROWS...]`.
 
-use std::path::Path;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use grafana_wasm_host::frames::to_arrow;
-use grafana_wasm_host::metrics::Metrics;
+use grafana_wasm_host::runtime::Runtime;
 use grafana_wasm_host::runtime::bindings::frames::{Field, Frame, FrameData, Values, VarBytes};
 use grafana_wasm_host::runtime::bindings::handlers::data;
 use grafana_wasm_host::runtime::bindings::types::{
     DataQuery, FrameFormat, PluginContext, QueryDataRequest, TimeRange,
 };
-use grafana_wasm_host::runtime::{Runtime, RuntimeSettings};
-use grafana_wasm_host::sandbox::SandboxConfig;
 
 const RUNS: usize = 7;
 
@@ -137,16 +136,7 @@ fn main() {
     } else {
         rows_list
     };
-    let component = Path::new(grafana_wasm_test_artifacts::FRAME_ECHO);
-    let tokio = tokio::runtime::Runtime::new().unwrap();
-    let runtime = tokio
-        .block_on(Runtime::new(
-            component,
-            RuntimeSettings::default(),
-            Ok(SandboxConfig::default()),
-            Metrics::new().unwrap(),
-        ))
-        .unwrap();
+    let (tokio, runtime) = common::runtime(grafana_wasm_test_artifacts::FRAME_ECHO);
 
     println!(
         "| rows | Arrow bytes | native build | native encode | encode MB/s | guest build | crossing | host encode | path total | ratio |"

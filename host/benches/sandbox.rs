@@ -6,16 +6,15 @@
 //!
 //! Run: `cargo bench -p grafana-wasm-host --bench sandbox [-- CALLS]`.
 
-use std::path::Path;
+mod common;
+
 use std::time::{Duration, Instant};
 
-use grafana_wasm_host::metrics::Metrics;
+use grafana_wasm_host::runtime::Runtime;
 use grafana_wasm_host::runtime::bindings::handlers::diagnostics;
 use grafana_wasm_host::runtime::bindings::types::{
     CheckHealthRequest, DataSourceInstanceSettings, PluginContext,
 };
-use grafana_wasm_host::runtime::{Runtime, RuntimeSettings};
-use grafana_wasm_host::sandbox::SandboxConfig;
 
 /// A health check for datasource `ds` at settings version `version`.
 fn request(version: i64) -> CheckHealthRequest {
@@ -74,19 +73,7 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(20_000);
-    let component = Path::new(grafana_wasm_test_artifacts::RANDOM_WALK);
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let runtime = tokio
-        .block_on(Runtime::new(
-            component,
-            RuntimeSettings::default(),
-            Ok(SandboxConfig::default()),
-            Metrics::new().unwrap(),
-        ))
-        .unwrap();
+    let (tokio, runtime) = common::runtime(grafana_wasm_test_artifacts::RANDOM_WALK);
     let (pooled, fresh) = tokio.block_on(async {
         for _ in 0..1_000 {
             call(&runtime, 0).await;

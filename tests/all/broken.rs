@@ -6,6 +6,22 @@ use tonic::Code;
 
 use crate::support::*;
 
+/// CheckHealth's message, asserting that it reports an error (as Grafana
+/// shows it on the datasource's page).
+async fn unhealthy_message(plugin: &grafana_wasm_host::client::PluginProcess) -> String {
+    let health = plugin
+        .diagnostics()
+        .check_health(pb::CheckHealthRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        health.status(),
+        pb::check_health_response::HealthStatus::Error
+    );
+    health.message
+}
+
 async fn assert_every_call_fails(component: &str, expected: &str) {
     let plugin = launch(component).await;
     let query = plugin
@@ -20,17 +36,8 @@ async fn assert_every_call_fails(component: &str, expected: &str) {
         "names the file: {}",
         err.message()
     );
-    let health = plugin
-        .diagnostics()
-        .check_health(pb::CheckHealthRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        health.status(),
-        pb::check_health_response::HealthStatus::Error
-    );
-    assert!(health.message.contains(expected), "{}", health.message);
+    let health = unhealthy_message(&plugin).await;
+    assert!(health.contains(expected), "{health}");
     let metrics = scrape_metrics(&plugin).await;
     let failed_loads = metric_value(
         &metrics,
@@ -84,16 +91,7 @@ async fn config_errors(command: tokio::process::Command) -> (String, tonic::Stat
     let plugin = grafana_wasm_host::client::PluginProcess::launch(command)
         .await
         .unwrap();
-    let health = plugin
-        .diagnostics()
-        .check_health(pb::CheckHealthRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        health.status(),
-        pb::check_health_response::HealthStatus::Error
-    );
+    let health = unhealthy_message(&plugin).await;
     let err = plugin
         .data()
         .query_data(query_request(vec![query("A", "{}", 1)]))
@@ -107,7 +105,7 @@ async fn config_errors(command: tokio::process::Command) -> (String, tonic::Stat
                 .is_some_and(|m| m.contains("invalid sandbox configuration"))
     });
     assert!(logged, "a clear error in the log");
-    (health.message, err)
+    (health, err)
 }
 
 #[tokio::test]

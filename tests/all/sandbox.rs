@@ -80,6 +80,11 @@ async fn resource_probe(plugin: &PluginProcess, ctx: pb::PluginContext, args: Va
     serde_json::from_slice(&first.body).unwrap()
 }
 
+/// Runs a probe as a resource call for a plain datasource `a`.
+async fn probe(plugin: &PluginProcess, args: Value) -> Value {
+    resource_probe(plugin, datasource("a", "", json!({}), &[]), args).await
+}
+
 fn error_of(answer: &Value) -> &str {
     answer["error"]
         .as_str()
@@ -261,24 +266,16 @@ async fn files_variables_and_sockets_are_denied_without_a_grant() {
     let mut command = host_command(SANDBOX);
     command.env("PROBE_SECRET", "host-only");
     let plugin = PluginProcess::launch(command).await.unwrap();
-    let ctx = || datasource("a", "", json!({}), &[]);
-    let file = resource_probe(
+    let file = probe(
         &plugin,
-        ctx(),
         json!({"probe": "read-file", "path": "/etc/hostname"}),
     )
     .await;
     assert!(!error_of(&file).is_empty());
-    let env = resource_probe(
-        &plugin,
-        ctx(),
-        json!({"probe": "env", "name": "PROBE_SECRET"}),
-    )
-    .await;
+    let env = probe(&plugin, json!({"probe": "env", "name": "PROBE_SECRET"})).await;
     assert!(error_of(&env).contains("not found"), "{env}");
-    let socket = resource_probe(
+    let socket = probe(
         &plugin,
-        ctx(),
         json!({"probe": "socket", "address": "127.0.0.1:9"}),
     )
     .await;
@@ -304,31 +301,18 @@ async fn granted_directories_and_variables_are_readable() {
         .env("PROBE_SETTING", "visible")
         .env("PROBE_SECRET", "hidden");
     let plugin = PluginProcess::launch(command).await.unwrap();
-    let ctx = || datasource("a", "", json!({}), &[]);
-    let file = resource_probe(
+    let file = probe(
         &plugin,
-        ctx(),
         json!({"probe": "read-file", "path": "/data/data.txt"}),
     )
     .await;
     assert_eq!(file["ok"], "granted");
-    let env = resource_probe(
-        &plugin,
-        ctx(),
-        json!({"probe": "env", "name": "PROBE_SETTING"}),
-    )
-    .await;
+    let env = probe(&plugin, json!({"probe": "env", "name": "PROBE_SETTING"})).await;
     assert_eq!(env["ok"], "visible");
-    let other = resource_probe(
-        &plugin,
-        ctx(),
-        json!({"probe": "env", "name": "PROBE_SECRET"}),
-    )
-    .await;
+    let other = probe(&plugin, json!({"probe": "env", "name": "PROBE_SECRET"})).await;
     assert!(other["error"].is_string(), "{other}");
-    let outside = resource_probe(
+    let outside = probe(
         &plugin,
-        ctx(),
         json!({"probe": "read-file", "path": "/etc/hostname"}),
     )
     .await;
@@ -338,10 +322,8 @@ async fn granted_directories_and_variables_are_readable() {
 #[tokio::test]
 async fn guest_output_is_logged_with_the_plugin_id() {
     let plugin = launch_probe(&[]).await;
-    let ctx = datasource("a", "", json!({}), &[]);
-    resource_probe(
+    probe(
         &plugin,
-        ctx,
         json!({"probe": "print", "text": "hello from the guest"}),
     )
     .await;
@@ -401,15 +383,19 @@ async fn echo_server() -> u16 {
     port
 }
 
+/// An echo server's URL, and the probe launched with `overrides` plus a
+/// grant for loopback addresses (the server's).
+async fn probe_with_echo_server(overrides: &[(&str, &str)]) -> (PluginProcess, String) {
+    let port = echo_server().await;
+    let mut overrides = overrides.to_vec();
+    overrides.push(("allow_addresses", "127.0.0.1/32"));
+    let plugin = launch_probe(&overrides).await;
+    (plugin, format!("http://127.0.0.1:{port}"))
+}
+
 #[tokio::test]
 async fn outgoing_http_is_governed_by_the_allow_list_and_address_checks() {
-    let port = echo_server().await;
-    let plugin = launch_probe(&[
-        ("allow_hosts", &format!("localhost:{port}")),
-        ("allow_addresses", "127.0.0.1/32"),
-    ])
-    .await;
-    let url = format!("http://127.0.0.1:{port}");
+    let (plugin, url) = probe_with_echo_server(&[]).await;
     let ctx = || {
         datasource(
             "a",
@@ -506,13 +492,7 @@ async fn a_name_resolving_to_loopback_is_refused_unless_the_address_is_granted()
 
 #[tokio::test]
 async fn without_raw_secrets_the_guest_never_holds_them_but_requests_carry_them() {
-    let port = echo_server().await;
-    let plugin = launch_probe(&[
-        ("raw_secrets", "false"),
-        ("allow_addresses", "127.0.0.1/32"),
-    ])
-    .await;
-    let url = format!("http://127.0.0.1:{port}");
+    let (plugin, url) = probe_with_echo_server(&[("raw_secrets", "false")]).await;
     let ctx = || {
         datasource(
             "a",
@@ -535,11 +515,9 @@ async fn without_raw_secrets_the_guest_never_holds_them_but_requests_carry_them(
 
 #[tokio::test]
 async fn responses_larger_than_the_limit_are_cut_off() {
-    let port = echo_server().await;
     // The echoed request head is a few hundred bytes; Grafana's response
     // limit (in the call's configuration) is lower.
-    let plugin = launch_probe(&[("allow_addresses", "127.0.0.1/32")]).await;
-    let url = format!("http://127.0.0.1:{port}");
+    let (plugin, url) = probe_with_echo_server(&[]).await;
     let mut ctx = datasource("a", &url, json!({}), &[]);
     ctx.grafana_config
         .insert("GF_RESPONSE_LIMIT".into(), "16".into());
