@@ -532,3 +532,22 @@ async fn responses_larger_than_the_limit_are_cut_off() {
         "{answer}"
     );
 }
+
+#[tokio::test]
+async fn with_fuel_metering_a_loop_runs_out_of_fuel() {
+    let plugin = launch_probe(&[("fuel", "50000000")]).await;
+    let ctx = || datasource("a", "", json!({}), &[]);
+    let err = query_probe(&plugin, ctx(), json!({"probe": "loop"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Internal, "{err:?}");
+    assert!(err.message().contains("fuel"), "{}", err.message());
+    // Each call gets its own fuel: ordinary calls keep working.
+    for _ in 0..3 {
+        assert!(
+            query_probe(&plugin, ctx(), json!({"probe": "alloc"}))
+                .await
+                .is_ok()
+        );
+    }
+}

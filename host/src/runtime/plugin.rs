@@ -173,6 +173,10 @@ impl Plugin {
     async fn check_signatures(&self, engine: &Engine, state: GuestState) -> wasmtime::Result<()> {
         let mut store = Store::new(engine, state);
         store.set_epoch_deadline(u64::MAX / 2);
+        // With fuel metering on, the check must not run out.
+        if store.get_fuel().is_ok() {
+            store.set_fuel(u64::MAX)?;
+        }
         let instance = self.pre.instantiate_async(&mut store).await?;
         self.exports.load_all(&mut store, &instance)
     }
