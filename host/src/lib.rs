@@ -17,6 +17,7 @@ pub mod grpc;
 pub mod handshake;
 pub mod logging;
 pub mod metrics;
+pub mod reload;
 pub mod runtime;
 pub mod sandbox;
 pub mod server;

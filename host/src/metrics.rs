@@ -42,6 +42,7 @@ fn outcome<T>(result: &Result<T, CallError>) -> &'static str {
         Err(CallError::NotLoaded(_)) => "not_loaded",
         Err(CallError::Overloaded { .. }) => "overloaded",
         Err(CallError::BackedOff { .. }) => "backed_off",
+        Err(CallError::Replaced) => "replaced",
     }
 }
 
@@ -164,6 +165,12 @@ impl Metrics {
         self.component
             .with_label_values(&[sha256, path, version])
             .set(1);
+    }
+
+    /// Records a new version of the component that failed a check and was
+    /// not swapped in.
+    pub fn component_rejected(&self) {
+        self.loads.with_label_values(&["rejected"]).inc();
     }
 
     /// Records a component that failed to load.

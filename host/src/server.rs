@@ -56,6 +56,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     health
         .set_service_status("plugin", ServingStatus::Serving)
         .await;
+    crate::reload::spawn(runtime.clone(), &config.component, shutdown.clone())?;
     let mut routes = grpc::routes(runtime, shutdown.clone());
     routes.add_service(health_service);
 

@@ -12,3 +12,4 @@ mod protocol;
 mod rpc;
 mod sandbox;
 mod support;
+mod swap;

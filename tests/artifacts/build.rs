@@ -15,6 +15,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("FRAME_ECHO", "frame-echo", "frame_echo"),
     ("PROTOCOL", "protocol", "protocol"),
     ("SANDBOX", "sandbox", "sandbox"),
+    ("WRONG_WORLD", "wrongworld", "wrongworld"),
 ];
 
 fn main() {

@@ -39,22 +39,24 @@ impl pb::diagnostics_server::Diagnostics for DiagnosticsService {
                 Box::pin(async move { guest.call_check_health(store, &request).await })
             })
             .await;
-        match result {
-            Ok(result) => Ok(Response::new(to_proto::check_health_result(result))),
+        let mut response = match result {
+            Ok(result) => to_proto::check_health_result(result),
             // A Go SDK plugin without a health handler answers OK.
-            Err(CallError::Unimplemented) => Ok(Response::new(pb::CheckHealthResponse {
+            Err(CallError::Unimplemented) => pb::CheckHealthResponse {
                 status: pb::check_health_response::HealthStatus::Ok.into(),
                 ..Default::default()
-            })),
+            },
             // Grafana shows a health message to the person configuring the
             // datasource: say why nothing runs rather than fail the RPC.
-            Err(err @ CallError::NotLoaded(_)) => Ok(Response::new(pb::CheckHealthResponse {
+            Err(err @ CallError::NotLoaded(_)) => pb::CheckHealthResponse {
                 status: pb::check_health_response::HealthStatus::Error.into(),
                 message: err.to_string(),
                 json_details: Vec::new(),
-            })),
-            Err(err) => Err(err.into()),
-        }
+            },
+            Err(err) => return Err(err.into()),
+        };
+        response.json_details = with_host_details(&response.json_details, self.runtime.identity());
+        Ok(Response::new(response))
     }
 
     async fn collect_metrics(
@@ -91,4 +93,20 @@ impl pb::diagnostics_server::Diagnostics for DiagnosticsService {
             metrics: Some(pb::collect_metrics_response::Payload { prometheus }),
         }))
     }
+}
+
+/// The guest's health details with the host's under `grafanaWasm`: which
+/// component version serves, and the last one rejected. Details that are
+/// not a JSON object are the guest's business and left alone.
+fn with_host_details(guest: &[u8], host: serde_json::Value) -> Vec<u8> {
+    let mut details = if guest.is_empty() {
+        serde_json::Map::new()
+    } else {
+        match serde_json::from_slice(guest) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => return guest.to_vec(),
+        }
+    };
+    details.insert("grafanaWasm".into(), host);
+    serde_json::to_vec(&details).unwrap_or_else(|_| guest.to_vec())
 }

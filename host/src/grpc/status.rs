@@ -33,7 +33,9 @@ impl From<CallError> for Status {
             CallError::Trap { .. } => Status::new(Code::Internal, message),
             CallError::Timeout { .. } => Status::new(Code::DeadlineExceeded, message),
             CallError::Overloaded { .. } => Status::new(Code::ResourceExhausted, message),
-            CallError::BackedOff { .. } => Status::new(Code::Unavailable, message),
+            CallError::BackedOff { .. } | CallError::Replaced => {
+                Status::new(Code::Unavailable, message)
+            }
         }
     }
 }

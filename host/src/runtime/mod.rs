@@ -11,9 +11,10 @@ mod engine;
 mod plugin;
 mod pool;
 mod state;
+mod swap;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
@@ -23,6 +24,7 @@ use wasmtime::{Engine, Store};
 pub use plugin::{Exports, Family, LoadError, Plugin};
 pub use pool::InstanceKey;
 pub use state::{GuestState, Outbox};
+pub use swap::{Loaded, ReloadOutcome};
 
 use crate::metrics::Metrics;
 use crate::sandbox::http::CallHttp;
@@ -76,6 +78,9 @@ pub enum CallError {
         /// How long it rests.
         cause: BackedOff,
     },
+    /// The call ran on a version of the component that was replaced.
+    #[error("the plugin component was replaced by a new version; run the call again")]
+    Replaced,
     /// The guest ran past its deadline and was stopped.
     #[error("plugin {plugin}: {rpc} exceeded its {limit:?} deadline and was stopped")]
     Timeout {
@@ -119,14 +124,17 @@ pub struct CallScope {
     idle_per_key: usize,
 }
 
-/// Runs the plugin component: hands out sandboxed instances for calls.
+/// Runs the plugin component: hands out sandboxed instances for calls,
+/// and swaps in new versions of the component while calls go on.
 pub struct Runtime {
     engine: Engine,
+    linker: Linker<GuestState>,
+    component: PathBuf,
     settings: RuntimeSettings,
     sandbox: Arc<Sandbox>,
     metrics: Arc<Metrics>,
-    idle: pool::IdlePool,
-    plugin: Result<Arc<Plugin>, Arc<LoadError>>,
+    current: RwLock<Result<Arc<Loaded>, Arc<LoadError>>>,
+    swap: swap::SwapState,
 }
 
 /// A guest instance serving one call; dropped (and its memory freed) when
@@ -166,29 +174,59 @@ impl Runtime {
         let sandbox = Arc::new(sandbox);
         let engine = engine::new_engine(&sandbox.config)?;
         let linker: Linker<GuestState> = plugin::new_linker(&engine)?;
-        let plugin = match config_error {
-            Some(err) => Err(LoadError::Config(err)),
-            None => {
-                let probe = GuestState::new(&settings.plugin_id, &sandbox, metrics.clone())
-                    .map_err(anyhow::Error::from)?;
-                let cache = cache::CompiledCache::new(settings.cache_dir.clone());
-                Plugin::load(&engine, &linker, path, &cache, probe).await
-            }
-        }
-        .inspect(|plugin| log_loaded(plugin, &settings, &metrics))
-        .map_err(|err| {
-            metrics.component_failed();
-            tracing::error!(error = %err, "plugin not loaded; every call will fail until it is fixed");
-            Arc::new(err)
-        });
-        Ok(Self {
+        let mut runtime = Self {
             engine,
-            idle: pool::IdlePool::new(sandbox.config.max_instances as usize / 2),
+            linker,
+            component: path.to_owned(),
             settings,
             sandbox,
             metrics,
-            plugin,
-        })
+            current: RwLock::new(Err(Arc::new(LoadError::NoHandlers {
+                path: path.to_owned(),
+            }))),
+            swap: swap::SwapState::default(),
+        };
+        let loaded = match config_error {
+            Some(err) => Err(LoadError::Config(err)),
+            None => runtime.load().await,
+        };
+        let loaded = loaded
+            .map(|plugin| {
+                log_loaded(&plugin, &runtime.settings, &runtime.metrics);
+                Arc::new(Loaded::new(plugin, &runtime.sandbox))
+            })
+            .map_err(|err| {
+                runtime.metrics.component_failed();
+                tracing::error!(error = %err, "plugin not loaded; every call will fail until it is fixed");
+                Arc::new(err)
+            });
+        runtime.current = RwLock::new(loaded);
+        Ok(runtime)
+    }
+
+    /// Loads, compiles (or fetches from the cache), links and checks the
+    /// component file.
+    async fn load(&self) -> Result<Arc<Plugin>, LoadError> {
+        let probe = GuestState::new(
+            &self.settings.plugin_id,
+            &self.sandbox,
+            self.metrics.clone(),
+        )
+        .map_err(|cause| LoadError::Contract {
+            path: self.component.clone(),
+            cause,
+        })?;
+        let cache = cache::CompiledCache::new(self.settings.cache_dir.clone());
+        Plugin::load(&self.engine, &self.linker, &self.component, &cache, probe).await
+    }
+
+    /// The version serving new calls.
+    ///
+    /// # Errors
+    /// [`CallError::NotLoaded`] when no component could be loaded.
+    fn loaded(&self) -> Result<Arc<Loaded>, CallError> {
+        let current = self.current.read().expect("runtime version lock");
+        current.clone().map_err(CallError::NotLoaded)
     }
 
     /// The scope of a call of `rpc` for the plugin instance `ctx`
@@ -200,9 +238,11 @@ impl Runtime {
         ctx: &mut PluginContext,
         requested: Option<Duration>,
     ) -> CallScope {
+        let key = InstanceKey::of(ctx);
+        self.swap.remember(&key, ctx);
         CallScope {
             rpc,
-            key: InstanceKey::of(ctx),
+            key,
             deadline: self.sandbox.deadlines.of(rpc, requested),
             http: self.sandbox.http_of(ctx),
             idle_per_key: self.sandbox.idle_per_key(ctx),
@@ -214,11 +254,11 @@ impl Runtime {
     /// # Errors
     /// [`CallError::NotLoaded`] without a component, [`CallError::Trap`]
     /// when instantiation fails (e.g. the guest's start-up traps).
-    async fn instantiate(&self, rpc: &'static str) -> Result<Instance, CallError> {
-        let plugin = self
-            .plugin
-            .as_ref()
-            .map_err(|err| CallError::NotLoaded(err.clone()))?;
+    async fn instantiate(
+        &self,
+        plugin: &Arc<Plugin>,
+        rpc: &'static str,
+    ) -> Result<Instance, CallError> {
         let state = GuestState::new(
             &self.settings.plugin_id,
             &self.sandbox,
@@ -266,13 +306,33 @@ impl Runtime {
         outbox: Outbox,
         call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>,
     ) -> Result<R, CallError> {
+        match self.loaded() {
+            Ok(loaded) => self.call_on::<F, R>(&loaded, scope, outbox, call).await,
+            Err(err) => {
+                let result = Err(err);
+                self.metrics
+                    .observe_call(scope.rpc, &result, Duration::ZERO);
+                result
+            }
+        }
+    }
+
+    /// [`Runtime::call`] on one version of the component.
+    async fn call_on<F: Family, R>(
+        &self,
+        loaded: &Arc<Loaded>,
+        scope: CallScope,
+        outbox: Outbox,
+        call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>,
+    ) -> Result<R, CallError> {
         let started = Instant::now();
         let _in_flight = self.metrics.call_started();
         let rpc = scope.rpc;
         let result = match scope.deadline {
             Some(limit) => {
                 let key = scope.key.clone();
-                let run = tokio::time::timeout(limit, self.run::<F, R>(scope, outbox, call));
+                let run =
+                    tokio::time::timeout(limit, self.run::<F, R>(loaded, scope, outbox, call));
                 run.await.unwrap_or_else(|_| {
                     // The guest was stopped mid-call: a failure for the
                     // back-off, like a trap.
@@ -286,7 +346,7 @@ impl Runtime {
                     Err(err)
                 })
             }
-            None => self.run::<F, R>(scope, outbox, call).await,
+            None => self.run::<F, R>(loaded, scope, outbox, call).await,
         };
         self.metrics.observe_call(rpc, &result, started.elapsed());
         result
@@ -296,6 +356,7 @@ impl Runtime {
     /// of admission, back-off and the idle pool.
     async fn run<F: Family, R>(
         &self,
+        loaded: &Loaded,
         scope: CallScope,
         outbox: Outbox,
         call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>,
@@ -307,9 +368,6 @@ impl Runtime {
             idle_per_key,
             ..
         } = scope;
-        if let Err(err) = &self.plugin {
-            return Err(CallError::NotLoaded(err.clone()));
-        }
         let plugin = self.settings.plugin_id.clone();
         self.sandbox
             .backoff
@@ -331,11 +389,14 @@ impl Runtime {
                     .map_err(|cause| CallError::Overloaded { plugin, rpc, cause })?,
             ),
         };
-        let mut instance = match self.idle.take(&key) {
+        let mut instance = match loaded.idle.take(&key) {
             Some(warm) => warm,
-            None => self.instantiate(rpc).await.inspect_err(|_| {
-                self.sandbox.backoff.record(&key, true);
-            })?,
+            None => self
+                .instantiate(&loaded.plugin, rpc)
+                .await
+                .inspect_err(|_| {
+                    self.sandbox.backoff.record(&key, true);
+                })?,
         };
         let state = instance.store.data_mut();
         state.outbox = outbox;
@@ -343,7 +404,18 @@ impl Runtime {
         instance.store.set_epoch_deadline(1);
         let outcome = match self.refuel(&mut instance.store, rpc) {
             Ok(()) => match instance.handlers::<F>() {
-                Ok(guest) => self.sort(rpc, call(&guest, &mut instance.store).await),
+                Ok(guest) => {
+                    let running = call(&guest, &mut instance.store);
+                    match rpc {
+                        // A stream of a replaced version ends with an error,
+                        // so that Grafana runs it again on the new one.
+                        "RunStream" => tokio::select! {
+                            outcome = running => self.sort(rpc, outcome),
+                            () = loaded.retired.cancelled() => Err(CallError::Replaced),
+                        },
+                        _ => self.sort(rpc, running.await),
+                    }
+                }
                 Err(err) => Err(err),
             },
             Err(err) => Err(err),
@@ -358,7 +430,7 @@ impl Runtime {
         );
         self.sandbox.backoff.record(&key, !healthy);
         if healthy {
-            self.idle.put(key, instance, idle_per_key);
+            loaded.idle.put(key, instance, idle_per_key);
         }
         outcome
     }

@@ -58,7 +58,7 @@ impl InstanceKey {
     }
 
     /// Whether `other` is the same plugin instance at other settings.
-    fn is_older_version_of(&self, other: &Self) -> bool {
+    pub(super) fn is_older_version_of(&self, other: &Self) -> bool {
         match (self, other) {
             (
                 InstanceKey::DataSource {

@@ -1,0 +1,5 @@
+//! A WASI command: a valid component, but not a Grafana plugin.
+
+fn main() {
+    println!("not a grafana plugin");
+}
