@@ -57,6 +57,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .set_service_status("plugin", ServingStatus::Serving)
         .await;
     crate::reload::spawn(runtime.clone(), &config.component, shutdown.clone())?;
+    spawn_eviction(runtime.clone(), shutdown.clone());
     let mut routes = grpc::routes(runtime, shutdown.clone());
     routes.add_service(health_service);
 
@@ -82,6 +83,19 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     }
     tracing::info!("plugin host stopped");
     Ok(())
+}
+
+/// Disposes of idle guest instances now and then, until `shutdown`.
+fn spawn_eviction(runtime: Arc<Runtime>, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(runtime.eviction_interval());
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = ticks.tick() => runtime.evict_idle(),
+            }
+        }
+    });
 }
 
 /// `PLUGIN_UNIX_SOCKET_DIR`, or the system's temporary directory.

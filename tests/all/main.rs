@@ -6,6 +6,7 @@ mod broken;
 mod families;
 mod go_plugin;
 mod handshake;
+mod instances;
 mod logs;
 mod properties;
 mod protocol;

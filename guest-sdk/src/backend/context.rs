@@ -61,6 +61,27 @@ pub struct DataSourceInstanceSettings {
     pub api_version: String,
 }
 
+impl Default for DataSourceInstanceSettings {
+    /// Empty settings, last changed at the Unix epoch: a starting point
+    /// for tests.
+    fn default() -> Self {
+        Self {
+            id: 0,
+            uid: String::new(),
+            name: String::new(),
+            url: String::new(),
+            user: String::new(),
+            database: String::new(),
+            basic_auth_enabled: false,
+            basic_auth_user: String::new(),
+            json_data: Vec::new(),
+            decrypted_secure_json_data: StringMap::new(),
+            updated: SystemTime::UNIX_EPOCH,
+            api_version: String::new(),
+        }
+    }
+}
+
 /// Parses raw `jsonData` into `T` (empty data parses as `{}`).
 fn parse_json<T: DeserializeOwned>(json: &[u8]) -> Result<T, Error> {
     let json = if json.is_empty() {

@@ -7,6 +7,7 @@ mod context;
 mod data;
 mod diagnostics;
 mod error;
+mod instance;
 mod resource;
 #[doc(hidden)]
 pub mod serve;
@@ -28,6 +29,7 @@ pub use diagnostics::{
     CollectMetricsRequest, CollectMetricsResult, HealthStatus,
 };
 pub use error::{Error, ErrorSource};
+pub use instance::{InstanceDisposer, InstanceManager};
 pub use resource::{
     CallResourceHandler, CallResourceRequest, CallResourceResponse, CallResourceResponseSender,
 };

@@ -53,6 +53,12 @@ pub fn opts<P: Plugin>() -> &'static ServeOpts {
     })
 }
 
+/// The host is dropping this guest instance: every [`InstanceManager`]
+/// disposes of its instances.
+pub fn dispose() {
+    super::instance::dispose_all();
+}
+
 /// The handler in `slot`, or the answer for a plugin without one.
 fn handler<H: ?Sized>(slot: &Option<Rc<H>>) -> Result<&H, wit::HandlerError> {
     slot.as_deref().ok_or(wit::HandlerError::Unimplemented)
@@ -547,6 +553,11 @@ macro_rules! __export_guest_traits {
                     req: wit::AdmissionRequest,
                 ) -> Result<wit::MutationResponse, wit::HandlerError> {
                     serve::mutate_admission(serve::opts::<$ty>(), req)
+                }
+            }
+            impl exports::lifecycle::Guest for $ty {
+                fn dispose() {
+                    serve::dispose()
                 }
             }
             impl exports::conversion::Guest for $ty {

@@ -389,7 +389,9 @@ impl Runtime {
                     .map_err(|cause| CallError::Overloaded { plugin, rpc, cause })?,
             ),
         };
-        let mut instance = match loaded.idle.take(&key) {
+        let (warm, stale) = loaded.idle.take(&key);
+        dispose(stale);
+        let mut instance = match warm {
             Some(warm) => warm,
             None => self
                 .instantiate(&loaded.plugin, rpc)
@@ -430,9 +432,26 @@ impl Runtime {
         );
         self.sandbox.backoff.record(&key, !healthy);
         if healthy {
-            loaded.idle.put(key, instance, idle_per_key);
+            dispose(loaded.idle.put(key, instance, idle_per_key));
         }
         outcome
+    }
+
+    /// Disposes of the serving version's instances idle for longer than
+    /// the configured `idle_timeout_seconds`.
+    pub fn evict_idle(&self) {
+        if let Ok(loaded) = self.loaded() {
+            let evicted = loaded.idle.evict(self.sandbox.idle_timeout());
+            if !evicted.is_empty() {
+                tracing::debug!(count = evicted.len(), "idle guest instances evicted");
+            }
+            dispose(evicted);
+        }
+    }
+
+    /// How often idle instances are looked for.
+    pub fn eviction_interval(&self) -> Duration {
+        (self.sandbox.idle_timeout() / 4).clamp(Duration::from_millis(100), Duration::from_secs(60))
     }
 
     /// The host's metrics.
@@ -493,7 +512,36 @@ fn log_loaded(plugin: &Plugin, settings: &RuntimeSettings, metrics: &Metrics) {
     );
 }
 
+/// How long a guest's `dispose` may run.
+const DISPOSE_DEADLINE: Duration = Duration::from_secs(1);
+
+/// Lets healthy instances release what they hold, in the background, then
+/// drops them.
+pub(crate) fn dispose(instances: impl IntoIterator<Item = Instance>) {
+    for instance in instances {
+        tokio::spawn(instance.dispose());
+    }
+}
+
 impl Instance {
+    /// Calls the guest's `dispose`, if it has one, under
+    /// [`DISPOSE_DEADLINE`], then drops the instance.
+    async fn dispose(mut self) {
+        let Ok(lifecycle) = self.handlers::<bindings::handlers::lifecycle::GuestIndices>() else {
+            return;
+        };
+        self.store.set_epoch_deadline(1);
+        let disposed =
+            tokio::time::timeout(DISPOSE_DEADLINE, lifecycle.call_dispose(&mut self.store)).await;
+        match disposed {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::warn!(error = %err, "the guest's dispose failed"),
+            Err(_) => {
+                tracing::warn!(deadline = ?DISPOSE_DEADLINE, "the guest's dispose ran past its deadline")
+            }
+        }
+    }
+
     /// Loads the handler interface `F` of this instance.
     ///
     /// # Errors

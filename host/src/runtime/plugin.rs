@@ -71,6 +71,8 @@ pub struct Exports {
     pub admission: Option<handlers::admission::GuestIndices>,
     /// `conversion`: ConvertObjects.
     pub conversion: Option<handlers::conversion::GuestIndices>,
+    /// `lifecycle`: disposal of an instance.
+    pub lifecycle: Option<handlers::lifecycle::GuestIndices>,
 }
 
 /// A component ready to be instantiated for calls.
@@ -260,4 +262,5 @@ families! {
     streaming "streaming",
     admission "admission",
     conversion "conversion",
+    lifecycle "lifecycle",
 }

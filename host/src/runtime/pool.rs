@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use super::Instance;
 use super::bindings::types::PluginContext;
@@ -57,35 +58,38 @@ impl InstanceKey {
         }
     }
 
+    /// The plugin instance without its settings version, and the
+    /// version: keys with the same identity are one datasource (or app) at
+    /// different settings.
+    fn identity(&self) -> (Self, i64) {
+        match self {
+            InstanceKey::DataSource { uid, updated_ms } => (
+                InstanceKey::DataSource {
+                    uid: uid.clone(),
+                    updated_ms: 0,
+                },
+                *updated_ms,
+            ),
+            InstanceKey::App { org_id, updated_ms } => (
+                InstanceKey::App {
+                    org_id: *org_id,
+                    updated_ms: 0,
+                },
+                *updated_ms,
+            ),
+            InstanceKey::Plugin => (InstanceKey::Plugin, 0),
+        }
+    }
+
     /// Whether `other` is the same plugin instance at other settings.
     pub(super) fn is_older_version_of(&self, other: &Self) -> bool {
-        match (self, other) {
-            (
-                InstanceKey::DataSource {
-                    uid: a,
-                    updated_ms: x,
-                },
-                InstanceKey::DataSource {
-                    uid: b,
-                    updated_ms: y,
-                },
-            ) => a == b && x != y,
-            (
-                InstanceKey::App {
-                    org_id: a,
-                    updated_ms: x,
-                },
-                InstanceKey::App {
-                    org_id: b,
-                    updated_ms: y,
-                },
-            ) => a == b && x != y,
-            _ => false,
-        }
+        let ((a, x), (b, y)) = (self.identity(), other.identity());
+        a == b && x != y && !matches!(a, InstanceKey::Plugin)
     }
 }
 
-/// Idle guest instances by key.
+/// Idle guest instances by key. Instances it lets go of (settings
+/// replaced, idle too long) are handed back for disposal.
 pub struct IdlePool {
     idle: Mutex<Idle>,
     max_total: usize,
@@ -93,8 +97,32 @@ pub struct IdlePool {
 
 #[derive(Default)]
 struct Idle {
-    by_key: HashMap<InstanceKey, Vec<Instance>>,
+    by_key: HashMap<InstanceKey, Vec<(Instant, Instance)>>,
     total: usize,
+    /// The newest settings version seen per datasource or app.
+    newest: HashMap<InstanceKey, i64>,
+}
+
+impl Idle {
+    fn remove_where(
+        &mut self,
+        mut drop: impl FnMut(&InstanceKey, &Instant) -> bool,
+    ) -> Vec<Instance> {
+        let mut removed = Vec::new();
+        for (key, instances) in &mut self.by_key {
+            let (gone, kept) = std::mem::take(instances)
+                .into_iter()
+                .partition(|(since, _)| drop(key, since));
+            *instances = kept;
+            removed.extend(
+                gone.into_iter()
+                    .map(|(_, instance): (Instant, Instance)| instance),
+            );
+        }
+        self.by_key.retain(|_, instances| !instances.is_empty());
+        self.total -= removed.len();
+        removed
+    }
 }
 
 impl IdlePool {
@@ -106,37 +134,62 @@ impl IdlePool {
         }
     }
 
-    /// An idle instance of `key`, if there is one. Instances of the same
-    /// datasource or app at older settings are dropped: their settings are
-    /// gone.
-    pub fn take(&self, key: &InstanceKey) -> Option<Instance> {
-        let mut idle = self.idle.lock().ok()?;
-        let Idle { by_key, total } = &mut *idle;
-        by_key.retain(|k, instances| {
-            let keep = !k.is_older_version_of(key);
-            if !keep {
-                *total -= instances.len();
-            }
-            keep
-        });
-        let instance = by_key.get_mut(key)?.pop()?;
-        *total -= 1;
-        Some(instance)
+    /// An idle instance of `key`, if there is one, and the idle instances
+    /// of the same datasource or app at older settings, to dispose of:
+    /// their settings are gone.
+    pub fn take(&self, key: &InstanceKey) -> (Option<Instance>, Vec<Instance>) {
+        let mut idle = self.idle.lock().expect("idle pool lock");
+        let (identity, version) = key.identity();
+        let newest = idle.newest.entry(identity).or_insert(version);
+        let mut stale = Vec::new();
+        if version >= *newest {
+            *newest = version;
+            stale = idle.remove_where(|k, _| k.is_older_version_of(key));
+        }
+        let instance = idle.by_key.get_mut(key).and_then(Vec::pop).map(|(_, i)| i);
+        if instance.is_some() {
+            idle.total -= 1;
+        }
+        (instance, stale)
     }
 
     /// Keeps `instance` for the next call of `key`, unless `max_per_key`
-    /// of that key or the pool's maximum in all are already idle.
-    pub fn put(&self, key: InstanceKey, instance: Instance, max_per_key: usize) {
-        let Ok(mut idle) = self.idle.lock() else {
-            return;
-        };
-        if idle.total >= self.max_total {
-            return;
+    /// of that key or the pool's maximum in all are already idle, or newer
+    /// settings of its datasource arrived meanwhile; then it is handed
+    /// back, to dispose of.
+    pub fn put(
+        &self,
+        key: InstanceKey,
+        instance: Instance,
+        max_per_key: usize,
+    ) -> Option<Instance> {
+        let mut idle = self.idle.lock().expect("idle pool lock");
+        let (identity, version) = key.identity();
+        let outdated = idle
+            .newest
+            .get(&identity)
+            .is_some_and(|newest| version < *newest);
+        if outdated || idle.total >= self.max_total {
+            return Some(instance);
         }
         let instances = idle.by_key.entry(key).or_default();
-        if instances.len() < max_per_key {
-            instances.push(instance);
-            idle.total += 1;
+        if instances.len() >= max_per_key {
+            return Some(instance);
         }
+        instances.push((Instant::now(), instance));
+        idle.total += 1;
+        None
+    }
+
+    /// The instances idle for longer than `limit`, taken out of the pool.
+    pub fn evict(&self, limit: Duration) -> Vec<Instance> {
+        let mut idle = self.idle.lock().expect("idle pool lock");
+        idle.remove_where(|_, since| since.elapsed() > limit)
+    }
+
+    /// Every idle instance, taken out of the pool.
+    pub fn drain(&self) -> Vec<Instance> {
+        let mut idle = self.idle.lock().expect("idle pool lock");
+        idle.remove_where(|_, _| true)
     }
 }

@@ -186,6 +186,7 @@ impl Runtime {
         };
         if let Ok(old) = old {
             old.retired.cancel();
+            super::dispose(old.idle.drain());
             *self.swap.previous.lock().expect("swap lock") = Some(old.plugin.clone());
         }
     }

@@ -59,6 +59,8 @@ pub struct SandboxConfig {
     /// Warm instances kept per datasource (or app) between calls, unless
     /// Grafana sends `GF_CONCURRENT_QUERY_COUNT`, which then wins.
     pub idle_instances: u32,
+    /// Seconds a warm instance may stay unused before it is disposed of.
+    pub idle_timeout_seconds: f64,
     /// Longest QueryData and QueryChunkedData call, in seconds. A shorter
     /// gRPC deadline from Grafana wins.
     pub query_timeout_seconds: f64,
@@ -106,6 +108,7 @@ impl Default for SandboxConfig {
             max_concurrent_calls: 32,
             max_queued_calls: 256,
             idle_instances: 4,
+            idle_timeout_seconds: 600.0,
             query_timeout_seconds: 30.0,
             resource_timeout_seconds: 30.0,
             health_timeout_seconds: 30.0,
@@ -175,6 +178,7 @@ impl SandboxConfig {
             ("health_timeout_seconds", self.health_timeout_seconds),
             ("call_timeout_seconds", self.call_timeout_seconds),
             ("http_timeout_seconds", self.http_timeout_seconds),
+            ("idle_timeout_seconds", self.idle_timeout_seconds),
         ] {
             if !(seconds > 0.0 && seconds <= 86_400.0) {
                 return Err(format!(

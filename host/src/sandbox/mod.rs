@@ -82,6 +82,11 @@ impl Sandbox {
         }
     }
 
+    /// How long a warm instance may stay unused.
+    pub fn idle_timeout(&self) -> std::time::Duration {
+        config::seconds(self.config.idle_timeout_seconds)
+    }
+
     /// Warm instances to keep for one datasource: as many as Grafana runs
     /// queries at once when it says, else `idle_instances`.
     pub fn idle_per_key(&self, ctx: &PluginContext) -> usize {

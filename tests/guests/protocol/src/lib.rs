@@ -12,6 +12,28 @@ use serde_json::{Value, json};
 
 struct Protocol;
 
+/// A datasource instance, as the SDK's instance manager keeps it; its
+/// disposal is logged so that tests can see it.
+struct Session {
+    settings_version: u128,
+}
+
+impl InstanceDisposer for Session {
+    fn dispose(&self) {
+        grafana_wasm_sdk::log::info(
+            "instance disposed",
+            &[("settingsVersion", &self.settings_version.to_string())],
+        );
+    }
+}
+
+thread_local! {
+    static SESSIONS: InstanceManager<Session> = InstanceManager::for_datasource(|settings| {
+        let since_epoch = settings.updated.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Ok(Session { settings_version: since_epoch.as_millis() })
+    });
+}
+
 /// Everything of the plugin context, as JSON.
 fn context_json(ctx: &PluginContext) -> Value {
     let ds = ctx.data_source_instance_settings.as_ref();
@@ -72,6 +94,18 @@ impl CallResourceHandler for Protocol {
                 ..CallResourceResponse::default()
             }),
             "silent" => Ok(()),
+            "instance" => {
+                let session = SESSIONS.with(|sessions| sessions.get(&req.plugin_context))?;
+                sender.send(CallResourceResponse::json(
+                    200,
+                    &json!({ "settingsVersion": session.settings_version as u64 }),
+                ))
+            }
+            "slow" => {
+                SESSIONS.with(|sessions| sessions.get(&req.plugin_context))?;
+                std::thread::sleep(Duration::from_millis(400));
+                sender.send(CallResourceResponse::json(200, &json!("slow")))
+            }
             "fail-after" => {
                 sender.send(CallResourceResponse {
                     status: 200,

@@ -1,0 +1,212 @@
+//! Plugin instances per datasource or app, as the Go SDK's `instancemgmt`
+//! and `datasource.NewInstanceManager`: an instance is created from the
+//! settings on first use, reused while they stay the same, and disposed of
+//! when they change or when the host drops the guest instance.
+//!
+//! ```
+//! use grafana_wasm_sdk::backend::*;
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Settings { path: String }
+//!
+//! struct Api { base: String }
+//! impl InstanceDisposer for Api {}
+//!
+//! let instances = InstanceManager::for_datasource(|settings| {
+//!     let json: Settings = settings.json_data()?;
+//!     Ok(Api { base: format!("{}{}", settings.url, json.path) })
+//! });
+//! # let ctx = PluginContext {
+//! #     data_source_instance_settings: Some(DataSourceInstanceSettings {
+//! #         url: "http://db".into(), json_data: br#"{"path":"/v1"}"#.to_vec(),
+//! #         ..DataSourceInstanceSettings::default() }),
+//! #     ..PluginContext::default() };
+//! let api = instances.get(&ctx)?;
+//! assert_eq!(api.base, "http://db/v1");
+//! # Ok::<(), Error>(())
+//! ```
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::{Rc, Weak};
+use std::time::SystemTime;
+
+use super::{AppInstanceSettings, DataSourceInstanceSettings, Error, PluginContext};
+
+/// Releases what an instance holds (Go: `instancemgmt.InstanceDisposer`).
+/// The default does nothing.
+pub trait InstanceDisposer {
+    /// Called once, when the instance is replaced or dropped.
+    fn dispose(&self) {}
+}
+
+type Factory<T> = Box<dyn Fn(&PluginContext) -> Result<T, Error>>;
+
+/// One instance of `T` per datasource (by uid) or app (by org), recreated
+/// when the settings change.
+pub struct InstanceManager<T: InstanceDisposer + 'static> {
+    inner: Rc<Instances<T>>,
+}
+
+struct Instances<T> {
+    factory: Factory<T>,
+    /// By datasource or app: the settings version and the instance.
+    live: RefCell<BTreeMap<String, (SystemTime, Rc<T>)>>,
+}
+
+impl<T: InstanceDisposer + 'static> InstanceManager<T> {
+    /// A manager creating instances with `factory`, from any plugin context.
+    pub fn new(factory: impl Fn(&PluginContext) -> Result<T, Error> + 'static) -> Self {
+        let inner = Rc::new(Instances {
+            factory: Box::new(factory),
+            live: RefCell::new(BTreeMap::new()),
+        });
+        let weak: Weak<dyn DisposeAll> = Rc::downgrade(&inner) as Weak<dyn DisposeAll>;
+        MANAGERS.with(|managers| managers.borrow_mut().push(weak));
+        Self { inner }
+    }
+
+    /// A manager for datasource plugins (Go: `datasource.NewInstanceManager`).
+    pub fn for_datasource(
+        factory: impl Fn(&DataSourceInstanceSettings) -> Result<T, Error> + 'static,
+    ) -> Self {
+        Self::new(move |ctx| {
+            let settings = ctx
+                .data_source_instance_settings
+                .as_ref()
+                .ok_or_else(|| Error::plugin("the request has no datasource settings"))?;
+            factory(settings)
+        })
+    }
+
+    /// A manager for app plugins (Go: `app.NewInstanceManager`).
+    pub fn for_app(factory: impl Fn(&AppInstanceSettings) -> Result<T, Error> + 'static) -> Self {
+        Self::new(move |ctx| {
+            let settings = ctx
+                .app_instance_settings
+                .as_ref()
+                .ok_or_else(|| Error::plugin("the request has no app settings"))?;
+            factory(settings)
+        })
+    }
+
+    /// The instance for the datasource or app of `ctx`: the cached one
+    /// while its settings are unchanged, else a new one (the old one is
+    /// disposed of).
+    ///
+    /// # Errors
+    /// The factory's error.
+    pub fn get(&self, ctx: &PluginContext) -> Result<Rc<T>, Error> {
+        let (key, version) = identity(ctx);
+        if let Some((seen, instance)) = self.inner.live.borrow().get(&key)
+            && *seen == version
+        {
+            return Ok(instance.clone());
+        }
+        let instance = Rc::new((self.inner.factory)(ctx)?);
+        let replaced = self
+            .inner
+            .live
+            .borrow_mut()
+            .insert(key, (version, instance.clone()));
+        if let Some((_, old)) = replaced {
+            old.dispose();
+        }
+        Ok(instance)
+    }
+}
+
+/// Which datasource or app `ctx` addresses, and its settings version.
+fn identity(ctx: &PluginContext) -> (String, SystemTime) {
+    if let Some(ds) = &ctx.data_source_instance_settings {
+        let uid = if ds.uid.is_empty() {
+            ds.id.to_string()
+        } else {
+            ds.uid.clone()
+        };
+        (format!("datasource:{uid}"), ds.updated)
+    } else if let Some(app) = &ctx.app_instance_settings {
+        (format!("app:{}", ctx.org_id), app.updated)
+    } else {
+        ("plugin".to_owned(), SystemTime::UNIX_EPOCH)
+    }
+}
+
+trait DisposeAll {
+    fn dispose_all(&self);
+}
+
+impl<T: InstanceDisposer> DisposeAll for Instances<T> {
+    fn dispose_all(&self) {
+        let live = std::mem::take(&mut *self.live.borrow_mut());
+        for (_, instance) in live.into_values() {
+            instance.dispose();
+        }
+    }
+}
+
+thread_local! {
+    /// Every manager created in this guest instance.
+    static MANAGERS: RefCell<Vec<Weak<dyn DisposeAll>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Disposes of every instance of every manager: the host is dropping this
+/// guest instance.
+pub(crate) fn dispose_all() {
+    let managers: Vec<_> = MANAGERS.with(|managers| managers.borrow().clone());
+    for manager in managers.iter().filter_map(Weak::upgrade) {
+        manager.dispose_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::time::Duration;
+
+    use super::*;
+
+    thread_local! {
+        static DISPOSED: Cell<u32> = const { Cell::new(0) };
+    }
+
+    struct Counted(u64);
+    impl InstanceDisposer for Counted {
+        fn dispose(&self) {
+            DISPOSED.with(|d| d.set(d.get() + 1));
+        }
+    }
+
+    fn ctx(uid: &str, updated_s: u64) -> PluginContext {
+        PluginContext {
+            data_source_instance_settings: Some(DataSourceInstanceSettings {
+                uid: uid.into(),
+                updated: SystemTime::UNIX_EPOCH + Duration::from_secs(updated_s),
+                ..DataSourceInstanceSettings::default()
+            }),
+            ..PluginContext::default()
+        }
+    }
+
+    #[test]
+    fn instances_follow_settings_and_are_disposed_of() {
+        let created = Rc::new(Cell::new(0_u64));
+        let counter = created.clone();
+        let manager = InstanceManager::for_datasource(move |_| {
+            counter.set(counter.get() + 1);
+            Ok(Counted(counter.get()))
+        });
+        assert_eq!(manager.get(&ctx("a", 1)).unwrap().0, 1);
+        assert_eq!(manager.get(&ctx("a", 1)).unwrap().0, 1, "cached");
+        assert_eq!(
+            manager.get(&ctx("b", 1)).unwrap().0,
+            2,
+            "one per datasource"
+        );
+        assert_eq!(manager.get(&ctx("a", 2)).unwrap().0, 3, "new settings");
+        assert_eq!(DISPOSED.with(Cell::get), 1, "the replaced one is disposed");
+        dispose_all();
+        assert_eq!(DISPOSED.with(Cell::get), 3);
+        assert!(manager.get(&PluginContext::default()).is_err());
+    }
+}

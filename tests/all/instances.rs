@@ -1,0 +1,95 @@
+//! Plugin instances per datasource: recreated when settings change,
+//! disposed of once their calls end, evicted when idle.
+
+use std::time::{Duration, Instant};
+
+use grafana_wasm_host::client::PluginProcess;
+use grafana_wasm_proto::pluginv2 as pb;
+use serde_json::Value;
+use tokio_stream::StreamExt;
+
+use crate::support::*;
+
+/// The test datasource with settings last changed at `updated_ms`.
+fn settings_at(updated_ms: i64) -> pb::PluginContext {
+    let mut ctx = context();
+    ctx.data_source_instance_settings
+        .as_mut()
+        .unwrap()
+        .last_updated_ms = updated_ms;
+    ctx
+}
+
+/// The JSON answer of resource `path` of the protocol guest.
+async fn resource_json(plugin: &PluginProcess, ctx: pb::PluginContext, path: &str) -> Value {
+    let request = pb::CallResourceRequest {
+        plugin_context: Some(ctx),
+        path: path.into(),
+        method: "GET".into(),
+        ..Default::default()
+    };
+    let mut stream = plugin
+        .resource()
+        .call_resource(request)
+        .await
+        .unwrap()
+        .into_inner();
+    let first = stream.next().await.unwrap().unwrap();
+    serde_json::from_slice(&first.body).unwrap()
+}
+
+/// Settings versions whose instance the guest logged as disposed.
+fn disposed(plugin: &PluginProcess) -> Vec<String> {
+    log_entries(plugin)
+        .into_iter()
+        .filter(|e| e["@message"] == "instance disposed")
+        .map(|e| e["settingsVersion"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+async fn wait_until_disposed(plugin: &PluginProcess, version: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !disposed(plugin).iter().any(|v| v == version) {
+        assert!(
+            Instant::now() < deadline,
+            "instance {version} never disposed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn new_settings_make_a_new_instance_and_the_old_is_disposed_after_its_calls() {
+    let plugin = launch(PROTOCOL).await;
+    let first = resource_json(&plugin, settings_at(1_000), "instance").await;
+    assert_eq!(first["settingsVersion"], 1_000);
+    // A call on the old settings is still running when new settings arrive.
+    let slow = resource_json(&plugin, settings_at(1_000), "slow");
+    let newer = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let answer = resource_json(&plugin, settings_at(2_000), "instance").await;
+        let disposed_early = disposed(&plugin).contains(&"1000".to_owned());
+        (answer, disposed_early)
+    };
+    let (slow, (newer, disposed_early)) = tokio::join!(slow, newer);
+    assert_eq!(
+        newer["settingsVersion"], 2_000,
+        "a new instance for the new settings"
+    );
+    assert!(!disposed_early, "not disposed while its call ran");
+    assert_eq!(slow, "slow");
+    wait_until_disposed(&plugin, "1000").await;
+    assert!(!disposed(&plugin).contains(&"2000".to_owned()));
+}
+
+#[tokio::test]
+async fn idle_instances_are_evicted_and_disposed_of() {
+    let mut command = host_command(PROTOCOL);
+    command.env("GF_PLUGIN_IDLE_TIMEOUT_SECONDS", "0.3");
+    let plugin = PluginProcess::launch(command).await.unwrap();
+    resource_json(&plugin, settings_at(5_000), "instance").await;
+    wait_until_disposed(&plugin, "5000").await;
+    // The next call starts afresh.
+    let again = resource_json(&plugin, settings_at(5_000), "instance").await;
+    assert_eq!(again["settingsVersion"], 5_000);
+}
