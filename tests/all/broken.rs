@@ -9,12 +9,7 @@ use crate::support::*;
 /// CheckHealth's message, asserting that it reports an error (as Grafana
 /// shows it on the datasource's page).
 async fn unhealthy_message(plugin: &grafana_wasm_host::client::PluginProcess) -> String {
-    let health = plugin
-        .diagnostics()
-        .check_health(pb::CheckHealthRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let health = check_health(plugin).await.unwrap();
     assert_eq!(
         health.status(),
         pb::check_health_response::HealthStatus::Error

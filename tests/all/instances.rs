@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 use grafana_wasm_host::client::PluginProcess;
 use grafana_wasm_proto::pluginv2 as pb;
 use serde_json::Value;
-use tokio_stream::StreamExt;
 
 use crate::support::*;
 
@@ -28,14 +27,7 @@ async fn resource_json(plugin: &PluginProcess, ctx: pb::PluginContext, path: &st
         method: "GET".into(),
         ..Default::default()
     };
-    let mut stream = plugin
-        .resource()
-        .call_resource(request)
-        .await
-        .unwrap()
-        .into_inner();
-    let first = stream.next().await.unwrap().unwrap();
-    serde_json::from_slice(&first.body).unwrap()
+    first_resource_json(plugin, request).await
 }
 
 /// Settings versions whose instance the guest logged as disposed.

@@ -376,14 +376,7 @@ async fn many_streams_do_not_block_queries_and_stop_when_cancelled() {
     let plugin = launch(RANDOM_WALK).await;
     let mut streams = Vec::new();
     for _ in 0..8 {
-        let mut stream = plugin
-            .stream()
-            .run_stream(run_stream_request("walk"))
-            .await
-            .unwrap()
-            .into_inner();
-        stream.next().await.unwrap().unwrap();
-        streams.push(stream);
+        streams.push(running_stream(&plugin, "walk").await);
     }
     for _ in 0..20 {
         let started = std::time::Instant::now();

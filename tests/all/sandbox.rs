@@ -8,7 +8,6 @@ use grafana_wasm_host::client::PluginProcess;
 use grafana_wasm_proto::pluginv2 as pb;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_stream::StreamExt;
 use tonic::Code;
 
 use crate::support::*;
@@ -70,14 +69,7 @@ async fn resource_probe(plugin: &PluginProcess, ctx: pb::PluginContext, args: Va
         body: args.to_string().into_bytes(),
         ..Default::default()
     };
-    let mut stream = plugin
-        .resource()
-        .call_resource(request)
-        .await
-        .unwrap()
-        .into_inner();
-    let first = stream.next().await.unwrap().unwrap();
-    serde_json::from_slice(&first.body).unwrap()
+    first_resource_json(plugin, request).await
 }
 
 /// Runs a probe as a resource call for a plain datasource `a`.

@@ -164,11 +164,52 @@ pub async fn scrape_metrics(plugin: &PluginProcess) -> String {
     String::from_utf8(metrics.metrics.unwrap_or_default().prometheus).expect("UTF-8 metrics")
 }
 
-/// Asserts that the host still answers: a health check succeeds.
-pub async fn assert_serving(plugin: &PluginProcess) {
-    let health = plugin
+/// A CheckHealth without plugin context, as Grafana's health endpoint of
+/// the plugin sends it.
+pub async fn check_health(
+    plugin: &PluginProcess,
+) -> Result<pb::CheckHealthResponse, tonic::Status> {
+    plugin
         .diagnostics()
         .check_health(pb::CheckHealthRequest::default())
-        .await;
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// The JSON body of the first message of a resource call.
+pub async fn first_resource_json(
+    plugin: &PluginProcess,
+    request: pb::CallResourceRequest,
+) -> serde_json::Value {
+    use tokio_stream::StreamExt;
+    let mut stream = plugin
+        .resource()
+        .call_resource(request)
+        .await
+        .unwrap()
+        .into_inner();
+    let first = stream.next().await.unwrap().unwrap();
+    serde_json::from_slice(&first.body).unwrap()
+}
+
+/// A RunStream of `path` in the test context, once its first packet came.
+pub async fn running_stream(
+    plugin: &PluginProcess,
+    path: &str,
+) -> tonic::Streaming<pb::StreamPacket> {
+    use tokio_stream::StreamExt;
+    let mut stream = plugin
+        .stream()
+        .run_stream(run_stream_request(path))
+        .await
+        .unwrap()
+        .into_inner();
+    stream.next().await.unwrap().unwrap();
+    stream
+}
+
+/// Asserts that the host still answers: a health check succeeds.
+pub async fn assert_serving(plugin: &PluginProcess) {
+    let health = check_health(plugin).await;
     assert!(health.is_ok(), "the host keeps serving: {health:?}");
 }

@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use grafana_wasm_host::client::PluginProcess;
-use grafana_wasm_proto::pluginv2 as pb;
 use serde_json::Value;
 use tempfile::TempDir;
 use tokio_stream::StreamExt;
@@ -81,12 +80,7 @@ async fn wait_for_log(plugin: &PluginProcess, message: &str, count: usize) {
 }
 
 async fn health_details(plugin: &PluginProcess) -> Value {
-    let health = plugin
-        .diagnostics()
-        .check_health(pb::CheckHealthRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let health = check_health(plugin).await.unwrap();
     serde_json::from_slice(&health.json_details).unwrap()
 }
 
@@ -199,13 +193,7 @@ async fn a_version_failing_its_health_check_where_the_old_passes_is_rejected() {
 #[tokio::test]
 async fn streams_of_the_old_version_end_so_that_grafana_restarts_them() {
     let (_dir, component, plugin) = serve_copy(RANDOM_WALK).await;
-    let mut stream = plugin
-        .stream()
-        .run_stream(run_stream_request("walk"))
-        .await
-        .unwrap()
-        .into_inner();
-    stream.next().await.unwrap().unwrap();
+    let mut stream = running_stream(&plugin, "walk").await;
     deploy(&component, &std::fs::read(SANDBOX).unwrap());
     let ended = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
