@@ -28,6 +28,7 @@ pub struct Metrics {
     in_flight: IntGauge,
     memory: IntGauge,
     component: IntGaugeVec,
+    loaded_at: IntGauge,
     loads: IntCounterVec,
 }
 
@@ -56,7 +57,7 @@ impl Metrics {
         let calls = IntCounterVec::new(
             Opts::new(
                 "calls_total",
-                "Guest calls by RPC and outcome (ok, error, unimplemented, trap, timeout, not_loaded).",
+                "Guest calls by RPC and outcome (ok, error, unimplemented, trap, timeout, not_loaded, overloaded, backed_off, replaced).",
             ),
             &["rpc", "outcome"],
         )?;
@@ -108,6 +109,11 @@ impl Metrics {
         registry.register(Box::new(memory.clone()))?;
         registry.register(Box::new(component.clone()))?;
         registry.register(Box::new(loads.clone()))?;
+        let loaded_at = IntGauge::new(
+            "component_loaded_timestamp_seconds",
+            "When the serving version of the component started serving, in Unix seconds.",
+        )?;
+        registry.register(Box::new(loaded_at.clone()))?;
         let process = Registry::new();
         process.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -123,6 +129,7 @@ impl Metrics {
             in_flight,
             memory,
             component,
+            loaded_at,
             loads,
         }))
     }
@@ -165,6 +172,7 @@ impl Metrics {
         self.component
             .with_label_values(&[sha256, path, version])
             .set(1);
+        self.loaded_at.set(chrono::Utc::now().timestamp());
     }
 
     /// Records a new version of the component that failed a check and was

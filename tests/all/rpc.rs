@@ -241,6 +241,16 @@ async fn collect_metrics_merges_the_hosts_metrics_with_the_guests_and_they_move(
         &[("sha256", &sha256), ("path", RANDOM_WALK)],
     );
     assert_eq!(identity, Some(1.0), "the component's identity is exported");
+    let loaded_at = metric_value(
+        &before,
+        "grafana_wasm_component_loaded_timestamp_seconds",
+        &[],
+    );
+    let now = chrono::Utc::now().timestamp() as f64;
+    assert!(
+        loaded_at.is_some_and(|t| (now - 600.0..=now + 1.0).contains(&t)),
+        "its load time too: {loaded_at:?}"
+    );
     assert_eq!(
         metric_value(
             &before,

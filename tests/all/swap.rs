@@ -14,6 +14,9 @@ use tonic::Code;
 
 use crate::support::*;
 
+/// The host's log line for a rejected version.
+const REJECTED: &str = "new plugin component version rejected; the running version keeps serving";
+
 /// Serves a copy of `source` as `plugin.wasm` in a directory of its own.
 async fn serve_copy(source: &str) -> (TempDir, PathBuf, PluginProcess) {
     let dir = tempfile::tempdir().unwrap();
@@ -139,12 +142,7 @@ async fn broken_versions_are_rejected_and_the_old_one_keeps_serving() {
     ];
     for (n, (what, bytes)) in broken.iter().enumerate() {
         deploy(&component, bytes);
-        wait_for_log(
-            &plugin,
-            "new plugin component version rejected; the running version keeps serving",
-            n + 1,
-        )
-        .await;
+        wait_for_log(&plugin, REJECTED, n + 1).await;
         let details = health_details(&plugin).await;
         let reason = details["grafanaWasm"]["rejected"]["reason"]
             .as_str()
@@ -171,17 +169,35 @@ async fn broken_versions_are_rejected_and_the_old_one_keeps_serving() {
 }
 
 #[tokio::test]
+async fn a_version_failing_its_self_check_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let component = dir.path().join("plugin.wasm");
+    std::fs::copy(RANDOM_WALK, &component).unwrap();
+    let mut command = host_command(component.to_str().unwrap());
+    command
+        .env("GF_PLUGIN_ALLOW_ENV", "PROBE_FAIL_SELF_CHECK")
+        .env("PROBE_FAIL_SELF_CHECK", "bad data");
+    let plugin = PluginProcess::launch(command).await.unwrap();
+    deploy(&component, &std::fs::read(SANDBOX).unwrap());
+    wait_for_log(&plugin, REJECTED, 1).await;
+    let details = health_details(&plugin).await;
+    let reason = details["grafanaWasm"]["rejected"]["reason"]
+        .as_str()
+        .unwrap();
+    assert!(
+        reason.contains("failed its self-check: failing on purpose: bad data"),
+        "{reason}"
+    );
+    assert_eq!(answered_by(&plugin).await.unwrap(), "random-walk");
+}
+
+#[tokio::test]
 async fn a_version_failing_its_health_check_where_the_old_passes_is_rejected() {
     let (_dir, component, plugin) = serve_copy(RANDOM_WALK).await;
     // A datasource in use: its settings are what the gate checks.
     answered_by(&plugin).await.unwrap();
     deploy(&component, &std::fs::read(PROTOCOL).unwrap());
-    wait_for_log(
-        &plugin,
-        "new plugin component version rejected; the running version keeps serving",
-        1,
-    )
-    .await;
+    wait_for_log(&plugin, REJECTED, 1).await;
     let details = health_details(&plugin).await;
     let reason = details["grafanaWasm"]["rejected"]["reason"]
         .as_str()

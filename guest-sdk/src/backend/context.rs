@@ -101,6 +101,21 @@ impl DataSourceInstanceSettings {
         parse_json(&self.json_data)
     }
 
+    /// `decryptedSecureJsonData` parsed into your secrets type (a struct
+    /// of `String` or `Option<String>` fields).
+    ///
+    /// # Errors
+    /// When the secrets do not match `T`.
+    pub fn secure_json_data<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        let map: serde_json::Map<String, serde_json::Value> = self
+            .decrypted_secure_json_data
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        serde_json::from_value(serde_json::Value::Object(map))
+            .map_err(|e| Error::plugin(format!("invalid secureJsonData: {e}")))
+    }
+
     /// An HTTP client for the datasource's `url`. The host adds the
     /// datasource's basic auth, custom headers and TLS settings to its
     /// requests, so the plugin never handles them.

@@ -8,21 +8,26 @@
 //!
 //! #[derive(serde::Deserialize)]
 //! struct Settings { path: String }
+//! #[derive(serde::Deserialize)]
+//! struct Secrets { token: Option<String> }
 //!
-//! struct Api { base: String }
+//! struct Api { base: String, token: Option<String> }
 //! impl InstanceDisposer for Api {}
 //!
 //! let instances = InstanceManager::for_datasource(|settings| {
 //!     let json: Settings = settings.json_data()?;
-//!     Ok(Api { base: format!("{}{}", settings.url, json.path) })
+//!     let secrets: Secrets = settings.secure_json_data()?;
+//!     Ok(Api { base: format!("{}{}", settings.url, json.path), token: secrets.token })
 //! });
 //! # let ctx = PluginContext {
 //! #     data_source_instance_settings: Some(DataSourceInstanceSettings {
 //! #         url: "http://db".into(), json_data: br#"{"path":"/v1"}"#.to_vec(),
+//! #         decrypted_secure_json_data: [("token".to_owned(), "t".to_owned())].into(),
 //! #         ..DataSourceInstanceSettings::default() }),
 //! #     ..PluginContext::default() };
 //! let api = instances.get(&ctx)?;
 //! assert_eq!(api.base, "http://db/v1");
+//! assert_eq!(api.token.as_deref(), Some("t"));
 //! # Ok::<(), Error>(())
 //! ```
 

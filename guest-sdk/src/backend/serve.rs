@@ -30,6 +30,9 @@ pub struct ServeOpts {
     pub admission_handler: Option<Rc<dyn AdmissionHandler>>,
     /// Converts app-platform objects between versions.
     pub conversion_handler: Option<Rc<dyn ConversionHandler>>,
+    /// Checks that the plugin can work before the host swaps this version
+    /// in (or starts with it): an error rejects the version.
+    pub self_check: Option<Rc<dyn Fn() -> Result<(), Error>>>,
 }
 
 /// Implemented by [`crate::export_plugin!`] for the exported type.
@@ -51,6 +54,14 @@ pub fn opts<P: Plugin>() -> &'static ServeOpts {
             opts
         })
     })
+}
+
+/// The plugin's self-check, passing when it has none.
+pub fn self_check(opts: &ServeOpts) -> Result<(), String> {
+    match &opts.self_check {
+        Some(check) => check().map_err(|err| err.message),
+        None => Ok(()),
+    }
 }
 
 /// The host is dropping this guest instance: every [`InstanceManager`]
@@ -556,6 +567,9 @@ macro_rules! __export_guest_traits {
                 }
             }
             impl exports::lifecycle::Guest for $ty {
+                fn self_check() -> Result<(), String> {
+                    serve::self_check(serve::opts::<$ty>())
+                }
                 fn dispose() {
                     serve::dispose()
                 }

@@ -43,6 +43,14 @@ pub enum LoadError {
         /// wasmtime's explanation.
         cause: wasmtime::Error,
     },
+    /// The component's own self-check failed or did not finish.
+    #[error("{path} failed its self-check: {message}")]
+    SelfCheck {
+        /// The component file.
+        path: PathBuf,
+        /// What the component (or the deadline) said.
+        message: String,
+    },
     /// The component exports none of the handler interfaces.
     #[error(
         "{path} exports no grafana:plugin handler interface (is it built for the grafana:plugin/plugin world?)"
@@ -163,26 +171,50 @@ impl Plugin {
             pre,
             exports,
         };
-        plugin
-            .check_signatures(engine, probe_state)
-            .await
-            .map_err(contract)?;
-        Ok(Arc::new(plugin))
+        let checked = tokio::time::timeout(CHECK_DEADLINE, plugin.check(engine, probe_state)).await;
+        match checked {
+            Ok(Ok(Ok(()))) => Ok(Arc::new(plugin)),
+            Ok(Ok(Err(message))) => Err(LoadError::SelfCheck {
+                path: path.to_owned(),
+                message,
+            }),
+            Ok(Err(cause)) => Err(contract(cause)),
+            Err(_) => Err(LoadError::SelfCheck {
+                path: path.to_owned(),
+                message: format!("instantiating and checking took longer than {CHECK_DEADLINE:?}"),
+            }),
+        }
     }
 
-    /// Instantiates once and loads every exported interface, which
-    /// type-checks each function against the host's contract.
-    async fn check_signatures(&self, engine: &Engine, state: GuestState) -> wasmtime::Result<()> {
+    /// Instantiates once, loads every exported interface (which type-checks
+    /// each function against the host's contract) and runs the
+    /// component's self-check if it has one: its error, or a trap.
+    async fn check(
+        &self,
+        engine: &Engine,
+        state: GuestState,
+    ) -> wasmtime::Result<Result<(), String>> {
         let mut store = Store::new(engine, state);
-        store.set_epoch_deadline(u64::MAX / 2);
+        store.epoch_deadline_async_yield_and_update(1);
+        store.set_epoch_deadline(1);
         // With fuel metering on, the check must not run out.
         if store.get_fuel().is_ok() {
             store.set_fuel(u64::MAX)?;
         }
         let instance = self.pre.instantiate_async(&mut store).await?;
-        self.exports.load_all(&mut store, &instance)
+        self.exports.load_all(&mut store, &instance)?;
+        match &self.exports.lifecycle {
+            Some(indices) => {
+                let lifecycle = indices.load(&mut store, &instance)?;
+                lifecycle.call_self_check(&mut store).await
+            }
+            None => Ok(Ok(())),
+        }
     }
 }
+
+/// How long loading may spend instantiating and self-checking a component.
+const CHECK_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// One handler interface of the contract, as the host calls it.
 pub trait Family: Sized {

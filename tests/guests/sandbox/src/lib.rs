@@ -3,7 +3,8 @@
 //! misbehaviour (`loop`, `alloc`, `panic`), a capability (`read-file`,
 //! `env`, `socket`, `fetch`, `fetch-datasource`, `print`) or the
 //! instance's own state (`seen`, `secrets`). The answer is JSON:
-//! `{"ok": value}` or `{"error": message}`.
+//! `{"ok": value}` or `{"error": message}`. Its self-check fails when it
+//! can read the variable `PROBE_FAIL_SELF_CHECK`.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -129,6 +130,11 @@ grafana_wasm_sdk::export_plugin!({
     ServeOpts {
         query_data_handler: Some(probe.clone()),
         call_resource_handler: Some(probe),
+        // Fails when the host grants and sets PROBE_FAIL_SELF_CHECK.
+        self_check: Some(Rc::new(|| match std::env::var("PROBE_FAIL_SELF_CHECK") {
+            Ok(reason) => Err(Error::plugin(format!("failing on purpose: {reason}"))),
+            Err(_) => Ok(()),
+        })),
         ..ServeOpts::default()
     }
 });
