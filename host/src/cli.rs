@@ -45,6 +45,9 @@ enum Command {
     /// Launch this host with a component the way Grafana does, call every
     /// handler, and print what Grafana would receive.
     Demo(crate::demo::DemoArgs),
+    /// Assemble an installable Grafana plugin directory (and zip) from a
+    /// component and its plugin.json.
+    Package(crate::package::PackageArgs),
 }
 
 /// Options of the serving host.
@@ -77,6 +80,7 @@ pub fn main() -> ExitCode {
         None => serve(cli.serve),
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Demo(args)) => crate::demo::run(args),
+        Some(Command::Package(args)) => crate::package::run(args),
     }
 }
 

@@ -17,6 +17,7 @@ pub mod grpc;
 pub mod handshake;
 pub mod logging;
 pub mod metrics;
+mod package;
 pub mod reload;
 pub mod runtime;
 pub mod sandbox;

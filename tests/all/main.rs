@@ -8,6 +8,7 @@ mod go_plugin;
 mod handshake;
 mod instances;
 mod logs;
+mod package;
 mod properties;
 mod protocol;
 mod rpc;

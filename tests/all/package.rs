@@ -1,0 +1,141 @@
+//! `grafana-wasm-host package`: the plugin directory and zip Grafana
+//! installs.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::*;
+
+/// The random-walk example's plugin.json.
+const PLUGIN_JSON: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../example-plugins/random-walk/plugin.json"
+);
+
+fn package(args: &[&str]) -> std::process::Output {
+    Command::new(HOST)
+        .arg("package")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn packages_a_plugin_directory_and_zip_grafana_can_install() {
+    let out = tempfile::tempdir().unwrap();
+    let sandbox = out.path().join("sandbox.toml");
+    std::fs::write(&sandbox, "max_memory_mb = 64\n").unwrap();
+    let output = package(&[
+        "--component",
+        RANDOM_WALK,
+        "--plugin-json",
+        PLUGIN_JSON,
+        "--sandbox-config",
+        sandbox.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+        "--zip",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dir = out.path().join("grafana-wasm-randomwalk-datasource");
+    let (os, arch) = match (std::env::consts::OS, std::env::consts::ARCH) {
+        ("linux", "x86_64") => ("linux", "amd64"),
+        ("linux", "aarch64") => ("linux", "arm64"),
+        other => panic!("add the Go names of {other:?}"),
+    };
+    let executable = dir.join(format!("gpx_randomwalk_{os}_{arch}"));
+    for file in ["plugin.json", "plugin.wasm", "sandbox.toml"] {
+        assert!(dir.join(file).is_file(), "{file} missing");
+    }
+    assert_eq!(
+        std::fs::read(dir.join("plugin.wasm")).unwrap(),
+        std::fs::read(RANDOM_WALK).unwrap()
+    );
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&executable).unwrap().permissions().mode();
+        assert_eq!(mode & 0o755, 0o755, "the host is executable");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("plugin.json")).unwrap()).unwrap();
+    assert_eq!(manifest["executable"], "gpx_randomwalk");
+    assert_eq!(manifest["backend"], true);
+
+    // The packaged executable is the host: it refuses to run without
+    // Grafana's cookie, with go-plugin's message.
+    let direct = Command::new(&executable).output().unwrap();
+    assert_eq!(direct.status.code(), Some(1));
+
+    let zip_path = out
+        .path()
+        .join("grafana-wasm-randomwalk-datasource-0.1.0.zip");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    let mut names: Vec<String> = zip.file_names().map(str::to_owned).collect();
+    names.sort();
+    let top = "grafana-wasm-randomwalk-datasource";
+    assert_eq!(
+        names,
+        [
+            format!("{top}/gpx_randomwalk_{os}_{arch}"),
+            format!("{top}/plugin.json"),
+            format!("{top}/plugin.wasm"),
+            format!("{top}/sandbox.toml"),
+        ]
+    );
+    let host = zip
+        .by_name(&format!("{top}/gpx_randomwalk_{os}_{arch}"))
+        .unwrap();
+    assert_eq!(host.unix_mode().unwrap() & 0o777, 0o755);
+}
+
+#[test]
+fn package_errors_name_the_file_at_fault() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let stderr = |output: std::process::Output| {
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let not_backend = out.path().join("plugin.json");
+    std::fs::write(&not_backend, r#"{"id":"x","executable":"gpx_x"}"#).unwrap();
+    let message = stderr(package(&[
+        "--component",
+        RANDOM_WALK,
+        "--plugin-json",
+        not_backend.to_str().unwrap(),
+        "--out",
+        dir,
+    ]));
+    assert!(
+        message.contains("plugin.json") && message.contains("backend"),
+        "{message}"
+    );
+
+    let message = stderr(package(&[
+        "--component",
+        PLUGIN_JSON,
+        "--plugin-json",
+        PLUGIN_JSON,
+        "--out",
+        dir,
+    ]));
+    assert!(
+        message.contains("is not a WebAssembly component"),
+        "{message}"
+    );
+
+    let missing = Path::new(dir).join("nope.json");
+    let message = stderr(package(&[
+        "--component",
+        RANDOM_WALK,
+        "--plugin-json",
+        missing.to_str().unwrap(),
+        "--out",
+        dir,
+    ]));
+    assert!(message.contains("nope.json"), "{message}");
+}
