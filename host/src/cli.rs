@@ -45,6 +45,9 @@ enum Command {
     /// Launch this host with a component the way Grafana does, call every
     /// handler, and print what Grafana would receive.
     Demo(crate::demo::DemoArgs),
+    /// Call one handler of a component as Grafana would, without Grafana,
+    /// and print the answer.
+    Call(crate::call::CallArgs),
     /// Assemble an installable Grafana plugin directory (and zip) from a
     /// component and its plugin.json.
     Package(crate::package::PackageArgs),
@@ -81,6 +84,7 @@ pub fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Demo(args)) => crate::demo::run(args),
         Some(Command::Package(args)) => crate::package::run(args),
+        Some(Command::Call(args)) => crate::call::run(args),
     }
 }
 

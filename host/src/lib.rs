@@ -8,10 +8,12 @@
 //! [`client`] the Grafana side of it (for tests and the `demo` command).
 
 pub mod api_json;
+mod call;
 pub mod cli;
 pub mod client;
 pub mod convert;
 mod demo;
+mod drive;
 pub mod frames;
 pub mod grpc;
 pub mod handshake;

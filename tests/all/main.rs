@@ -3,6 +3,7 @@
 //! `example-plugins/` and `tests/guests/`.
 
 mod broken;
+mod call;
 mod families;
 mod go_plugin;
 mod handshake;

@@ -1,0 +1,177 @@
+//! `grafana-wasm-host call`: invokes one handler of a component the way
+//! Grafana would, without Grafana, and prints the answer as tables or as
+//! the JSON Grafana's HTTP API returns.
+//!
+//! ```sh
+//! grafana-wasm-host call --component plugin.wasm health
+//! grafana-wasm-host call --component plugin.wasm --settings '{"url":"http://db"}' query --query '{"points":5}'
+//! grafana-wasm-host call --component plugin.wasm --json query
+//! grafana-wasm-host call --component plugin.wasm resource echo --method POST --body hi
+//! grafana-wasm-host call --component plugin.wasm stream walk --packets 3
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use grafana_wasm_proto::pluginv2 as pb;
+use serde_json::Value;
+
+use crate::drive::{self, Output};
+
+/// Options of `call`.
+#[derive(Debug, Clone, Args)]
+pub struct CallArgs {
+    /// The plugin component.
+    #[arg(long)]
+    pub component: PathBuf,
+    /// The datasource's settings, as Grafana's datasource API shows them
+    /// (`url`, `jsonData`, `secureJsonData`, `basicAuth`, `basicAuthUser`,
+    /// `uid`, `name`): JSON text, or `@file`.
+    #[arg(long)]
+    pub settings: Option<String>,
+    /// Print the JSON Grafana returns (`/api/ds/query`) instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Print the host's log lines after the answer.
+    #[arg(long)]
+    pub logs: bool,
+    /// The handler to call.
+    #[command(subcommand)]
+    pub handler: Handler,
+}
+
+/// The handlers `call` can invoke.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Handler {
+    /// CheckHealth.
+    Health,
+    /// QueryData, one query per `--query` (refIds A, B, ...).
+    Query {
+        /// A query's JSON model.
+        #[arg(long = "query", default_value = "{}")]
+        queries: Vec<String>,
+    },
+    /// CallResource.
+    Resource {
+        /// Path after `/resources/`, with an optional query string.
+        path: String,
+        /// HTTP method.
+        #[arg(long, default_value = "GET")]
+        method: String,
+        /// Request body.
+        #[arg(long, default_value = "")]
+        body: String,
+    },
+    /// SubscribeStream, then RunStream for some packets, then cancel.
+    Stream {
+        /// Stream path.
+        path: String,
+        /// Packets to print before cancelling.
+        #[arg(long, default_value_t = 5)]
+        packets: usize,
+    },
+    /// CollectMetrics.
+    Metrics {
+        /// Include histogram buckets and process metrics.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+/// Runs `call`.
+pub fn run(args: CallArgs) -> ExitCode {
+    drive::run_to_exit(call(args))
+}
+
+async fn call(args: CallArgs) -> anyhow::Result<()> {
+    let ctx = plugin_context(args.settings.as_deref())?;
+    let output = if args.json {
+        Output::Json
+    } else {
+        Output::Tables
+    };
+    let plugin = drive::launch(&args.component).await?;
+    let answered = match &args.handler {
+        Handler::Health => drive::health(&plugin, &ctx).await,
+        Handler::Query { queries } => drive::query(&plugin, &ctx, queries, output).await,
+        Handler::Resource { path, method, body } => {
+            drive::resource(&plugin, &ctx, method, path, body.as_bytes()).await
+        }
+        Handler::Stream { path, packets } => drive::stream(&plugin, &ctx, path, *packets).await,
+        Handler::Metrics { all } => drive::metrics(&plugin, &ctx, *all).await,
+    };
+    if args.logs {
+        for line in plugin.stderr_lines() {
+            eprintln!("{line}");
+        }
+    }
+    plugin.shutdown().await?;
+    answered
+}
+
+/// A plugin context for a datasource with `settings` (none: empty
+/// settings with uid `call`).
+fn plugin_context(settings: Option<&str>) -> anyhow::Result<pb::PluginContext> {
+    let json: Value = match settings {
+        None => Value::Object(Default::default()),
+        Some(text) => {
+            let (origin, text) = match text.strip_prefix('@') {
+                Some(path) => (
+                    path.to_owned(),
+                    std::fs::read_to_string(path)
+                        .with_context(|| format!("--settings: cannot read {path}"))?,
+                ),
+                None => ("--settings".to_owned(), text.to_owned()),
+            };
+            serde_json::from_str(&text).with_context(|| format!("{origin} is not JSON"))?
+        }
+    };
+    if !json.is_object() {
+        bail!("--settings must be a JSON object");
+    }
+    let text = |key: &str| json[key].as_str().unwrap_or_default().to_owned();
+    let secure = json["secureJsonData"]
+        .as_object()
+        .map(|map| {
+            map.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as i64;
+    Ok(pb::PluginContext {
+        org_id: 1,
+        plugin_id: "grafana-wasm-call".into(),
+        user: Some(pb::User {
+            login: "admin".into(),
+            role: "Admin".into(),
+            ..Default::default()
+        }),
+        data_source_instance_settings: Some(pb::DataSourceInstanceSettings {
+            id: 1,
+            uid: json["uid"].as_str().unwrap_or("call").to_owned(),
+            name: json["name"].as_str().unwrap_or("call").to_owned(),
+            url: text("url"),
+            user: text("user"),
+            database: text("database"),
+            basic_auth_enabled: json["basicAuth"].as_bool().unwrap_or(false),
+            basic_auth_user: text("basicAuthUser"),
+            json_data: json
+                .get("jsonData")
+                .map_or_else(|| b"{}".to_vec(), |data| data.to_string().into_bytes()),
+            decrypted_secure_json_data: secure,
+            last_updated_ms: now_ms,
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
