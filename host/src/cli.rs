@@ -45,6 +45,9 @@ enum Command {
     /// Launch this host with a component the way Grafana does, call every
     /// handler, and print what Grafana would receive.
     Demo(crate::demo::DemoArgs),
+    /// Scaffold a datasource plugin crate that builds and passes its own
+    /// test.
+    New(crate::scaffold::NewArgs),
     /// Call one handler of a component as Grafana would, without Grafana,
     /// and print the answer.
     Call(crate::call::CallArgs),
@@ -85,6 +88,7 @@ pub fn main() -> ExitCode {
         Some(Command::Demo(args)) => crate::demo::run(args),
         Some(Command::Package(args)) => crate::package::run(args),
         Some(Command::Call(args)) => crate::call::run(args),
+        Some(Command::New(args)) => crate::scaffold::run(args),
     }
 }
 

@@ -23,4 +23,5 @@ mod package;
 pub mod reload;
 pub mod runtime;
 pub mod sandbox;
+mod scaffold;
 pub mod server;

@@ -14,5 +14,6 @@ mod properties;
 mod protocol;
 mod rpc;
 mod sandbox;
+mod scaffold;
 mod support;
 mod swap;

@@ -34,6 +34,16 @@ pub struct TimeRange {
     pub to: SystemTime,
 }
 
+impl Default for TimeRange {
+    /// The empty range at the Unix epoch: a starting point for tests.
+    fn default() -> Self {
+        Self {
+            from: SystemTime::UNIX_EPOCH,
+            to: SystemTime::UNIX_EPOCH,
+        }
+    }
+}
+
 impl TimeRange {
     /// `to - from` (zero when reversed).
     pub fn duration(&self) -> Duration {
@@ -41,8 +51,8 @@ impl TimeRange {
     }
 }
 
-/// One query.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One query. `Default` gives an empty query, handy in native tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DataQuery {
     /// Unique id of the query within the request.
     pub ref_id: String,
@@ -80,8 +90,9 @@ pub enum FrameFormat {
     Json,
 }
 
-/// All queries of one request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// All queries of one request. `Default` gives an empty request, handy in
+/// native tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueryDataRequest {
     /// Who asks, for which datasource.
     pub plugin_context: PluginContext,
