@@ -148,15 +148,9 @@ fn plugin_context(settings: Option<&str>) -> anyhow::Result<pb::PluginContext> {
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_millis() as i64;
-    Ok(pb::PluginContext {
-        org_id: 1,
-        plugin_id: "grafana-wasm-call".into(),
-        user: Some(pb::User {
-            login: "admin".into(),
-            role: "Admin".into(),
-            ..Default::default()
-        }),
-        data_source_instance_settings: Some(pb::DataSourceInstanceSettings {
+    Ok(drive::admin_context(
+        "grafana-wasm-call",
+        pb::DataSourceInstanceSettings {
             id: 1,
             uid: json["uid"].as_str().unwrap_or("call").to_owned(),
             name: json["name"].as_str().unwrap_or("call").to_owned(),
@@ -171,7 +165,6 @@ fn plugin_context(settings: Option<&str>) -> anyhow::Result<pb::PluginContext> {
             decrypted_secure_json_data: secure,
             last_updated_ms: now_ms,
             ..Default::default()
-        }),
-        ..Default::default()
-    })
+        },
+    ))
 }

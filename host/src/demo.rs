@@ -27,23 +27,16 @@ pub fn run(args: DemoArgs) -> ExitCode {
 }
 
 fn plugin_context() -> pb::PluginContext {
-    pb::PluginContext {
-        org_id: 1,
-        plugin_id: "grafana-wasm-demo".into(),
-        user: Some(pb::User {
-            login: "admin".into(),
-            role: "Admin".into(),
-            ..Default::default()
-        }),
-        data_source_instance_settings: Some(pb::DataSourceInstanceSettings {
+    drive::admin_context(
+        "grafana-wasm-demo",
+        pb::DataSourceInstanceSettings {
             id: 1,
             uid: "demo-uid".into(),
             name: "Demo".into(),
             json_data: b"{}".to_vec(),
             ..Default::default()
-        }),
-        ..Default::default()
-    }
+        },
+    )
 }
 
 async fn drive(args: DemoArgs) -> anyhow::Result<()> {

@@ -54,6 +54,25 @@ pub async fn launch(component: &std::path::Path) -> anyhow::Result<PluginProcess
     PluginProcess::launch(command).await
 }
 
+/// The context of a call by Grafana's admin in org 1 for the datasource
+/// `settings`, as plugin `plugin_id`.
+pub fn admin_context(
+    plugin_id: &str,
+    settings: pb::DataSourceInstanceSettings,
+) -> pb::PluginContext {
+    pb::PluginContext {
+        org_id: 1,
+        plugin_id: plugin_id.into(),
+        user: Some(pb::User {
+            login: "admin".into(),
+            role: "Admin".into(),
+            ..Default::default()
+        }),
+        data_source_instance_settings: Some(settings),
+        ..Default::default()
+    }
+}
+
 /// CheckHealth, printed.
 ///
 /// # Errors
