@@ -11,6 +11,7 @@ use std::process::Command;
 /// (constant name, package, crate file name) of each guest.
 const GUESTS: &[(&str, &str, &str)] = &[
     ("RANDOM_WALK", "random-walk", "random_walk"),
+    ("HTTP_JSON", "http-json", "http_json"),
     ("DATA_ONLY", "data-only", "data_only"),
     ("FRAME_ECHO", "frame-echo", "frame_echo"),
     ("PROTOCOL", "protocol", "protocol"),
