@@ -9,6 +9,7 @@ mod diagnostics;
 mod error;
 mod instance;
 mod resource;
+mod router;
 #[doc(hidden)]
 pub mod serve;
 mod stream;
@@ -33,6 +34,7 @@ pub use instance::{InstanceDisposer, InstanceManager};
 pub use resource::{
     CallResourceHandler, CallResourceRequest, CallResourceResponse, CallResourceResponseSender,
 };
+pub use router::ResourceRouter;
 pub use serve::ServeOpts;
 pub use stream::{
     PublishStreamRequest, PublishStreamResponse, RunStreamRequest, StreamHandler,

@@ -7,8 +7,9 @@ use super::{Error, PluginContext};
 /// HTTP headers: one name, several values.
 pub type Headers = BTreeMap<String, Vec<String>>;
 
-/// A resource call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A resource call. `Default` gives an empty request, handy in native
+/// tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallResourceRequest {
     /// Who asks.
     pub plugin_context: PluginContext,
@@ -36,6 +37,19 @@ pub struct CallResourceResponse {
 }
 
 impl CallResourceResponse {
+    /// A plain-text answer.
+    pub fn text(status: u16, body: impl Into<String>) -> Self {
+        Self {
+            status,
+            headers: [(
+                "Content-Type".to_owned(),
+                vec!["text/plain; charset=utf-8".to_owned()],
+            )]
+            .into(),
+            body: body.into().into_bytes(),
+        }
+    }
+
     /// A JSON answer.
     pub fn json(status: u16, body: &serde_json::Value) -> Self {
         Self {
