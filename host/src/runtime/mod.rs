@@ -8,6 +8,7 @@
 pub mod bindings;
 pub mod cache;
 mod engine;
+mod known;
 mod plugin;
 mod pool;
 mod state;
@@ -135,6 +136,7 @@ pub struct Runtime {
     metrics: Arc<Metrics>,
     current: RwLock<Result<Arc<Loaded>, Arc<LoadError>>>,
     swap: swap::SwapState,
+    known: known::KnownInstances,
 }
 
 /// A guest instance serving one call; dropped (and its memory freed) when
@@ -185,6 +187,7 @@ impl Runtime {
                 path: path.to_owned(),
             }))),
             swap: swap::SwapState::default(),
+            known: known::KnownInstances::default(),
         };
         let loaded = match config_error {
             Some(err) => Err(LoadError::Config(err)),
@@ -239,12 +242,12 @@ impl Runtime {
         requested: Option<Duration>,
     ) -> CallScope {
         let key = InstanceKey::of(ctx);
-        self.swap.remember(&key, ctx);
+        let datasource = self.known.datasource_http(&key, ctx);
         CallScope {
             rpc,
             key,
             deadline: self.sandbox.deadlines.of(rpc, requested),
-            http: self.sandbox.http_of(ctx),
+            http: self.sandbox.call_http(ctx, datasource),
             idle_per_key: self.sandbox.idle_per_key(ctx),
         }
     }

@@ -13,7 +13,6 @@
 //! A version that fails a check is rejected: the old one keeps serving, the
 //! reason is logged, counted and reported in CheckHealth's details.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
@@ -22,13 +21,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::bindings::handlers::diagnostics;
 use super::bindings::types::{CheckHealthRequest, CheckHealthResult, HealthStatus, PluginContext};
-use super::pool::{IdlePool, InstanceKey};
+use super::pool::IdlePool;
 use super::{CallError, Outbox, Plugin, Runtime};
 use crate::sandbox::Sandbox;
-
-/// Live plugin instances whose settings the health gate checks a new
-/// version against.
-const MAX_GATE_CONTEXTS: usize = 16;
 
 /// One version of the component, serving calls.
 pub struct Loaded {
@@ -88,31 +83,6 @@ pub struct SwapState {
     previous: Mutex<Option<Arc<Plugin>>>,
     /// The last rejected version, for CheckHealth's details.
     rejected: Mutex<Option<Value>>,
-    /// Settings of plugin instances called lately, for the health gate.
-    recent: Mutex<HashMap<InstanceKey, PluginContext>>,
-}
-
-impl SwapState {
-    /// Remembers the settings of a datasource or app called, before the
-    /// host takes anything out of them.
-    pub fn remember(&self, key: &InstanceKey, ctx: &PluginContext) {
-        if matches!(key, InstanceKey::Plugin) {
-            return;
-        }
-        let mut recent = self.recent.lock().expect("swap lock");
-        if recent.contains_key(key) {
-            return;
-        }
-        recent.retain(|known, _| !known.is_older_version_of(key));
-        if recent.len() < MAX_GATE_CONTEXTS {
-            recent.insert(key.clone(), ctx.clone());
-        }
-    }
-
-    fn contexts(&self) -> Vec<PluginContext> {
-        let recent = self.recent.lock().expect("swap lock");
-        recent.values().cloned().collect()
-    }
 }
 
 impl Runtime {
@@ -216,7 +186,7 @@ impl Runtime {
         if candidate.plugin.exports.diagnostics.is_none() {
             return Ok(());
         }
-        for ctx in self.swap.contexts() {
+        for ctx in self.known.gate_contexts() {
             let checked = self.check_health_on(candidate, ctx.clone()).await;
             if healthy(&checked) {
                 continue;

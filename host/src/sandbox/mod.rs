@@ -64,18 +64,20 @@ impl Sandbox {
         })
     }
 
-    /// What the host keeps of a call's context for itself: the datasource's
-    /// HTTP settings and Grafana's response limit. Without `raw_secrets`
-    /// the decrypted secrets are taken out of `ctx` here, before the guest
-    /// can see them.
-    pub fn http_of(&self, ctx: &mut PluginContext) -> http::CallHttp {
-        let datasource = ctx.data_source_instance_settings.as_mut().map(|ds| {
-            let settings = Arc::new(http::DataSourceHttp::new(ds));
-            if !self.config.raw_secrets {
-                ds.decrypted_secure_json_data.clear();
-            }
-            settings
-        });
+    /// What a call's outgoing requests need: the datasource's HTTP
+    /// settings (`datasource`, parsed from `ctx` before this) and Grafana's
+    /// response limit. Without `raw_secrets` the decrypted secrets are
+    /// taken out of `ctx` here, before the guest can see them.
+    pub fn call_http(
+        &self,
+        ctx: &mut PluginContext,
+        datasource: Option<Arc<http::DataSourceHttp>>,
+    ) -> http::CallHttp {
+        if let Some(ds) = ctx.data_source_instance_settings.as_mut()
+            && !self.config.raw_secrets
+        {
+            ds.decrypted_secure_json_data.clear();
+        }
         http::CallHttp {
             datasource,
             response_limit: grafana_number(ctx, RESPONSE_LIMIT).filter(|limit| *limit > 0),
