@@ -6,11 +6,7 @@ use crate::support::*;
 
 /// Runs `call` on `component` with `args`: (success, stdout, stderr).
 fn call(component: &str, args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(HOST)
-        .args(["call", "--component", component])
-        .args(args)
-        .output()
-        .unwrap();
+    let output = run_cli(&[&["call", "--component", component], args].concat());
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),

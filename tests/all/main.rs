@@ -4,6 +4,7 @@
 
 mod broken;
 mod call;
+mod examples;
 mod families;
 mod go_plugin;
 mod handshake;

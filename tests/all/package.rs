@@ -13,11 +13,7 @@ const PLUGIN_JSON: &str = concat!(
 );
 
 fn package(args: &[&str]) -> std::process::Output {
-    Command::new(HOST)
-        .arg("package")
-        .args(args)
-        .output()
-        .unwrap()
+    run_cli(&[&["package"], args].concat())
 }
 
 #[test]
@@ -42,11 +38,7 @@ fn packages_a_plugin_directory_and_zip_grafana_can_install() {
         String::from_utf8_lossy(&output.stderr)
     );
     let dir = out.path().join("grafana-wasm-randomwalk-datasource");
-    let (os, arch) = match (std::env::consts::OS, std::env::consts::ARCH) {
-        ("linux", "x86_64") => ("linux", "amd64"),
-        ("linux", "aarch64") => ("linux", "arm64"),
-        other => panic!("add the Go names of {other:?}"),
-    };
+    let (os, arch) = go_platform();
     let executable = dir.join(format!("gpx_randomwalk_{os}_{arch}"));
     for file in ["plugin.json", "plugin.wasm", "sandbox.toml"] {
         assert!(dir.join(file).is_file(), "{file} missing");

@@ -213,3 +213,32 @@ pub async fn assert_serving(plugin: &PluginProcess) {
     let health = check_health(plugin).await;
     assert!(health.is_ok(), "the host keeps serving: {health:?}");
 }
+
+/// Runs the host binary with `args` (a CLI subcommand), as a person would.
+pub fn run_cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(HOST)
+        .args(args)
+        .output()
+        .expect("running the host binary")
+}
+
+/// The standard output of a successful CLI run; fails the test with the
+/// standard error otherwise.
+pub fn cli_stdout(args: &[&str]) -> String {
+    let output = run_cli(args);
+    assert!(
+        output.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Go's names for this machine's OS and architecture, as in executable names.
+pub fn go_platform() -> (&'static str, &'static str) {
+    match (std::env::consts::OS, std::env::consts::ARCH) {
+        ("linux", "x86_64") => ("linux", "amd64"),
+        ("linux", "aarch64") => ("linux", "arm64"),
+        other => panic!("add the Go names of {other:?}"),
+    }
+}

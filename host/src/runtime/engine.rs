@@ -14,10 +14,15 @@ use crate::sandbox::SandboxConfig;
 /// within about this long.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// Core instances, memories and tables a component may have: a Rust
-/// component has a handful, an interpreter built with componentize tools a
-/// few more.
-const CORE_INSTANCES_PER_COMPONENT: u32 = 8;
+/// Core instances and tables a component may have: a Rust component has a
+/// handful, a Python one built by componentize-py 14 (the interpreter is
+/// dynamically linked from several modules), so there is room for more.
+/// Slots cost little address space, unlike memories.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 32;
+
+/// Linear memories a component may have: one per language runtime, plus
+/// adapters.
+const MEMORIES_PER_COMPONENT: u32 = 8;
 
 /// Builds the engine for `sandbox`: component model, epoch interruption,
 /// fuel when configured, the pooling allocator where the machine can
@@ -56,15 +61,16 @@ pub fn new_engine(sandbox: &SandboxConfig) -> anyhow::Result<Engine> {
 fn pooling(sandbox: &SandboxConfig) -> PoolingAllocationConfig {
     let instances = sandbox.max_instances;
     let core = instances.saturating_mul(CORE_INSTANCES_PER_COMPONENT);
+    let memories = instances.saturating_mul(MEMORIES_PER_COMPONENT);
     let mut pooling = PoolingAllocationConfig::new();
     pooling
         .total_component_instances(instances)
         .total_core_instances(core)
-        .total_memories(core)
+        .total_memories(memories)
         .total_tables(core)
         .total_stacks(instances)
         .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
-        .max_memories_per_component(CORE_INSTANCES_PER_COMPONENT)
+        .max_memories_per_component(MEMORIES_PER_COMPONENT)
         .max_tables_per_component(CORE_INSTANCES_PER_COMPONENT)
         .max_memory_size(sandbox.max_memory_bytes())
         .table_elements(MAX_TABLE_ELEMENTS);
