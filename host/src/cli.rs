@@ -77,6 +77,25 @@ pub struct ServeArgs {
     /// Least severe level logged to stderr.
     #[arg(long, env = logging::LOG_LEVEL_ENV, default_value = "debug")]
     pub log_level: Level,
+    /// The plugin's directory (with `plugin.json`, and where standalone mode
+    /// writes `standalone.txt`). Default: the executable's directory.
+    #[arg(long)]
+    pub plugin_dir: Option<PathBuf>,
+    /// Debug mode: serve on TCP, started by hand (under a debugger, say),
+    /// and make the copy Grafana launches point Grafana here. Stop with
+    /// Ctrl-C; Grafana then launches the plugin normally again.
+    #[arg(long)]
+    pub standalone: bool,
+    /// The TCP address to listen on in standalone mode. Default:
+    /// `GF_PLUGIN_GRPC_ADDRESS_<ID>`, else a free port on 127.0.0.1.
+    #[arg(long, requires = "standalone")]
+    pub address: Option<std::net::SocketAddr>,
+    /// Standalone mode: build the component from this crate (`cargo build
+    /// --release --target wasm32-wasip2`) and rebuild it whenever a source
+    /// file changes; each build is hot-swapped in. Serves the crate's
+    /// component unless `--component` names another.
+    #[arg(long, requires = "standalone", value_name = "CRATE_DIR")]
+    pub watch: Option<PathBuf>,
 }
 
 /// Parses the command line and runs it.
@@ -94,12 +113,11 @@ pub fn main() -> ExitCode {
 
 fn serve(args: ServeArgs) -> ExitCode {
     let cookie = std::env::var(handshake::MAGIC_COOKIE_KEY).ok();
-    if !handshake::has_magic_cookie(cookie.as_deref()) {
+    if !args.standalone && !handshake::has_magic_cookie(cookie.as_deref()) {
         eprint!("{}", handshake::NOT_A_PLUGIN_MESSAGE);
         return ExitCode::from(1);
     }
     logging::init(args.log_level);
-    let config = serve_config(args);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -110,13 +128,49 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = runtime.block_on(server::serve(config));
+    let outcome = runtime.block_on(serve_mode(args));
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error = format!("{err:#}"), "plugin host failed");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Serves as Grafana's child, or in standalone mode (building and watching
+/// a crate first when asked).
+async fn serve_mode(mut args: ServeArgs) -> anyhow::Result<()> {
+    if !args.standalone {
+        return server::serve(serve_config(args)).await;
+    }
+    let watched = match args.watch.take() {
+        Some(dir) => {
+            let built = crate::rebuild::build(dir.clone()).await?;
+            args.component.get_or_insert(built);
+            Some(dir)
+        }
+        None => None,
+    };
+    let listen = args.address;
+    let config = serve_config(args);
+    let listen = listen.or_else(|| standalone_address(&config.runtime.plugin_id));
+    if let Some(dir) = watched {
+        crate::rebuild::spawn_watch(dir)?;
+    }
+    server::serve_standalone(config, listen).await
+}
+
+/// `GF_PLUGIN_GRPC_ADDRESS_<ID>`, when it holds an address to listen on.
+fn standalone_address(plugin_id: &str) -> Option<std::net::SocketAddr> {
+    let name = crate::standalone::address_env(plugin_id);
+    let value = std::env::var(&name).ok()?;
+    match value.trim().parse() {
+        Ok(address) => Some(address),
+        Err(err) => {
+            tracing::warn!(variable = name, value, error = %err, "not an address to listen on; using a free port");
+            None
         }
     }
 }
@@ -129,14 +183,11 @@ fn executable_dir() -> Option<PathBuf> {
 }
 
 fn serve_config(args: ServeArgs) -> ServeConfig {
-    let exe_dir = executable_dir();
-    let manifest = exe_dir.as_deref().and_then(plugin_json).unwrap_or_default();
-    let component = args.component.unwrap_or_else(|| {
-        exe_dir
-            .clone()
-            .unwrap_or_default()
-            .join(DEFAULT_COMPONENT_FILE)
-    });
+    let plugin_dir = args.plugin_dir.or_else(executable_dir).unwrap_or_default();
+    let manifest = plugin_json(&plugin_dir).unwrap_or_default();
+    let component = args
+        .component
+        .unwrap_or_else(|| plugin_dir.join(DEFAULT_COMPONENT_FILE));
     let plugin_id = args
         .plugin_id
         .or_else(|| manifest["id"].as_str().map(str::to_owned))
@@ -158,6 +209,7 @@ fn serve_config(args: ServeArgs) -> ServeConfig {
     let sandbox = SandboxConfig::load(&sandbox_path, required, |name| std::env::var(name).ok());
     ServeConfig {
         component,
+        plugin_dir,
         sandbox,
         runtime: RuntimeSettings {
             plugin_id: Arc::from(plugin_id),

@@ -15,7 +15,7 @@ use tokio::net::UnixStream;
 use tokio::process::{Child, Command};
 use tonic::transport::{Channel, Endpoint, Uri};
 
-use crate::handshake;
+use crate::handshake::{self, Address};
 
 /// How long Grafana waits for the handshake line (go-plugin's default).
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -37,8 +37,9 @@ pub struct PluginProcess {
     channel: Channel,
     /// The handshake line the plugin printed.
     pub handshake: String,
-    /// The Unix socket it listens on.
-    pub socket: PathBuf,
+    /// Where it listens: a Unix socket, or TCP when the handshake points at
+    /// a host in standalone mode.
+    pub address: Address,
     stderr: Arc<Mutex<Vec<String>>>,
     late_stdout: Arc<Mutex<Vec<String>>>,
 }
@@ -86,13 +87,13 @@ impl PluginProcess {
                 }
             }
         });
-        let socket = parse_handshake(&handshake)?;
-        let channel = connect(socket.clone()).await?;
+        let address = parse_handshake(&handshake)?;
+        let channel = connect(&address).await?;
         Ok(Self {
             child,
             channel,
             handshake,
-            socket,
+            address,
             stderr,
             late_stdout,
         })
@@ -184,28 +185,41 @@ impl PluginProcess {
     }
 }
 
-/// Parses `1|2|unix|PATH|grpc|` as go-plugin's client does.
+/// Parses `1|2|unix|PATH|grpc|` (or `tcp|HOST:PORT`) as go-plugin's client
+/// does.
 ///
 /// # Errors
-/// Fails on anything but core version 1, app version 2, unix and grpc.
-pub fn parse_handshake(line: &str) -> anyhow::Result<PathBuf> {
+/// Fails on anything but core version 1, app version 2, unix or tcp, and
+/// grpc.
+pub fn parse_handshake(line: &str) -> anyhow::Result<Address> {
     let parts: Vec<&str> = line.trim().split('|').collect();
     match parts.as_slice() {
-        ["1", "2", "unix", path, "grpc", ..] => Ok(PathBuf::from(path)),
+        ["1", "2", "unix", path, "grpc", ..] => Ok(Address::Unix((*path).to_owned())),
+        ["1", "2", "tcp", address, "grpc", ..] => Ok(Address::Tcp((*address).to_owned())),
         _ => bail!("Unrecognized remote plugin message: {line}"),
     }
 }
 
-/// Connects over the Unix socket with plain HTTP/2, authority `unused`, as
-/// go-plugin dials.
-async fn connect(socket: PathBuf) -> anyhow::Result<Channel> {
-    Endpoint::try_from("http://unused")?
-        .connect_with_connector(tower::service_fn(move |_: Uri| {
-            let socket = socket.clone();
-            async move { UnixStream::connect(socket).await.map(TokioIo::new) }
-        }))
-        .await
-        .context("connecting to the plugin's socket")
+/// Connects with plain HTTP/2 as go-plugin dials: over the Unix socket with
+/// authority `unused`, or over TCP with `TCP_NODELAY`.
+async fn connect(address: &Address) -> anyhow::Result<Channel> {
+    match address {
+        Address::Unix(path) => {
+            let socket = PathBuf::from(path);
+            Endpoint::try_from("http://unused")?
+                .connect_with_connector(tower::service_fn(move |_: Uri| {
+                    let socket = socket.clone();
+                    async move { UnixStream::connect(socket).await.map(TokioIo::new) }
+                }))
+                .await
+                .with_context(|| format!("connecting to the plugin's socket {path}"))
+        }
+        Address::Tcp(address) => Endpoint::try_from(format!("http://{address}"))?
+            .tcp_nodelay(true)
+            .connect()
+            .await
+            .with_context(|| format!("connecting to the plugin at {address}")),
+    }
 }
 
 fn collect_lines(pipe: Option<tokio::process::ChildStderr>) -> Arc<Mutex<Vec<String>>> {

@@ -1,15 +1,21 @@
 //! Serving as Grafana's child process: go-plugin start-up (cookie, version,
-//! Unix socket, handshake line), the gRPC server, and shutdown.
+//! Unix socket, handshake line), the gRPC server, and shutdown; and serving
+//! in standalone (debug) mode on TCP.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::UnixListener;
+use tokio_stream::Stream;
 use tokio_stream::wrappers::UnixListenerStream;
 use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
 use tonic::transport::Server;
+use tonic::transport::server::{Connected, TcpIncoming};
 use tonic_health::ServingStatus;
 
 use crate::grpc;
@@ -17,6 +23,7 @@ use crate::handshake::{self, Address, Negotiation};
 use crate::metrics::Metrics;
 use crate::runtime::{Runtime, RuntimeSettings};
 use crate::sandbox::{ConfigError, SandboxConfig};
+use crate::standalone;
 
 /// How long in-flight calls may take to finish after `Shutdown`; Grafana
 /// kills the process 2 s after asking.
@@ -27,6 +34,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
 pub struct ServeConfig {
     /// The plugin component.
     pub component: PathBuf,
+    /// The plugin's directory (the executable's): where `plugin.json` is,
+    /// and where standalone mode announces itself.
+    pub plugin_dir: PathBuf,
     /// The sandbox configuration, or why it is unusable (then every call
     /// answers with that error).
     pub sandbox: Result<SandboxConfig, ConfigError>,
@@ -35,7 +45,8 @@ pub struct ServeConfig {
 }
 
 /// Serves until Grafana calls `GRPCController/Shutdown`. The caller has
-/// checked the magic cookie.
+/// checked the magic cookie. When a standalone host serves this plugin
+/// (see [`crate::standalone`]), points Grafana at it instead.
 ///
 /// # Errors
 /// Fails when the socket cannot be created or the server cannot run.
@@ -46,32 +57,104 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     if let Negotiation::Fallback { offered, .. } = &negotiation {
         tracing::warn!(offered = ?offered, "the host did not offer protocol version 2; answering 2 anyway");
     }
+    let env = |name: &str| std::env::var(name).ok();
+    if let Some(address) = standalone::locate(&config.plugin_dir, &config.runtime.plugin_id, env) {
+        return standalone::point_at(&address, negotiation.version()).await;
+    }
 
+    let shutdown = CancellationToken::new();
+    let routes = start(config, shutdown.clone(), Controller::Grafana).await?;
+    let (listener, socket) = bind_socket(&socket_dir())?;
+    let address = Address::Unix(socket.display().to_string());
+    handshake::announce(&handshake::handshake_line(negotiation.version(), &address))
+        .context("writing the handshake line to stdout")?;
+    tracing::info!(socket = %socket.display(), "plugin host serving");
+    run(routes, UnixListenerStream::new(listener), shutdown).await
+}
+
+/// Serves in standalone (debug) mode on TCP (`listen`, else a free port on
+/// loopback) until SIGINT or SIGTERM, announcing the address in the plugin
+/// directory so that the copy Grafana launches points Grafana here.
+///
+/// # Errors
+/// Fails when the address cannot be bound, the files cannot be written or
+/// the server cannot run.
+pub async fn serve_standalone(
+    config: ServeConfig,
+    listen: Option<SocketAddr>,
+) -> anyhow::Result<()> {
+    let listen = listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)));
+    let incoming = TcpIncoming::bind(listen)
+        .with_context(|| format!("listening on {listen}"))?
+        .with_nodelay(Some(true));
+    let address = incoming
+        .local_addr()
+        .context("the listening address")?
+        .to_string();
+    let shutdown = CancellationToken::new();
+    let dir = config.plugin_dir.clone();
+    let routes = start(config, shutdown.clone(), Controller::Standalone).await?;
+    let announcement = standalone::Announcement::write(&dir, &address)?;
+    let stopped = standalone::stop_other_copies(&dir);
+    tracing::info!(
+        address,
+        dir = %dir.display(),
+        restarted = stopped,
+        "standalone host serving; Grafana's copy of the plugin now points here"
+    );
+    stop_on_signals(shutdown.clone())?;
+    let outcome = run(routes, incoming, shutdown).await;
+    drop(announcement);
+    standalone::stop_other_copies(&dir);
+    outcome
+}
+
+/// Whether Grafana may stop the server through `GRPCController/Shutdown`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Controller {
+    /// Launched by Grafana: Shutdown stops it.
+    Grafana,
+    /// Run by a developer: Grafana's Shutdown (meant for the copy it
+    /// launched) is not served, so the session survives plugin restarts.
+    Standalone,
+}
+
+/// Loads the component and starts everything that serves it: the runtime,
+/// hot reload, idle eviction and the gRPC routes (health included).
+async fn start(
+    config: ServeConfig,
+    shutdown: CancellationToken,
+    controller: Controller,
+) -> anyhow::Result<Routes> {
     let metrics = Metrics::new().context("creating the metrics registry")?;
     let runtime =
         Arc::new(Runtime::new(&config.component, config.runtime, config.sandbox, metrics).await?);
-    let (listener, socket) = bind_socket(&socket_dir())?;
-    let shutdown = CancellationToken::new();
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_service_status("plugin", ServingStatus::Serving)
         .await;
     crate::reload::spawn(runtime.clone(), &config.component, shutdown.clone())?;
     spawn_eviction(runtime.clone(), shutdown.clone());
-    let mut routes = grpc::routes(runtime, shutdown.clone());
+    let mut routes = grpc::routes(runtime, shutdown, controller == Controller::Grafana);
     routes.add_service(health_service);
+    Ok(routes.routes())
+}
 
-    let address = Address::Unix(socket.display().to_string());
-    handshake::announce(&handshake::handshake_line(negotiation.version(), &address))
-        .context("writing the handshake line to stdout")?;
-    tracing::info!(socket = %socket.display(), "plugin host serving");
-
+/// Serves `routes` on `incoming` until `shutdown`, then lets in-flight
+/// calls finish for a moment.
+async fn run<I, IO, IE>(
+    routes: Routes,
+    incoming: I,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()>
+where
+    I: Stream<Item = Result<IO, IE>>,
+    IO: AsyncRead + AsyncWrite + Connected + Unpin + Send + 'static,
+    IE: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let server = Server::builder()
-        .add_routes(routes.routes())
-        .serve_with_incoming_shutdown(
-            UnixListenerStream::new(listener),
-            shutdown.clone().cancelled_owned(),
-        );
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
     let mut server = std::pin::pin!(server);
     tokio::select! {
         result = &mut server => result.context("gRPC server failed")?,
@@ -82,6 +165,25 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         }
     }
     tracing::info!("plugin host stopped");
+    Ok(())
+}
+
+/// Cancels `shutdown` on SIGINT or SIGTERM (standalone mode, where the
+/// developer stops the host).
+fn stop_on_signals(shutdown: CancellationToken) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupts =
+        signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut terminations =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = interrupts.recv() => {}
+            _ = terminations.recv() => {}
+        }
+        tracing::info!("stopping the standalone host");
+        shutdown.cancel();
+    });
     Ok(())
 }
 

@@ -57,7 +57,13 @@ fn python_sine() -> &'static str {
         let source = example("python-sine");
         if !tools.join("componentize_py").is_dir() {
             run(Command::new("python3")
-                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                ])
                 .arg("--target")
                 .arg(&tools)
                 .arg("-r")
@@ -65,7 +71,10 @@ fn python_sine() -> &'static str {
         }
         let output = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-sine.wasm");
         run(Command::new("python3")
-            .args(["-c", "import sys; from componentize_py import script; sys.exit(script())"])
+            .args([
+                "-c",
+                "import sys; from componentize_py import script; sys.exit(script())",
+            ])
             .env("PYTHONPATH", &tools)
             .arg("-d")
             .arg(Path::new(ROOT).join("wit"))
@@ -117,7 +126,10 @@ fn the_python_example_answers_through_the_same_contract() {
     let (a, b) = (values[0].as_f64().unwrap(), values[2].as_f64().unwrap());
     assert!((a + b).abs() < 1e-9, "half a period apart: {values:?}");
     let times = frame["data"]["values"][0].as_array().unwrap();
-    assert_eq!(times[1].as_i64().unwrap() - times[0].as_i64().unwrap(), 1000);
+    assert_eq!(
+        times[1].as_i64().unwrap() - times[0].as_i64().unwrap(),
+        1000
+    );
     // The bad query fails alone, with the plugin's message and status.
     assert_eq!(json["results"]["B"]["status"], 400);
     assert!(

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use grafana_wasm_host::client::PluginProcess;
-use grafana_wasm_host::handshake::NOT_A_PLUGIN_MESSAGE;
+use grafana_wasm_host::handshake::{Address, NOT_A_PLUGIN_MESSAGE};
 use grafana_wasm_proto::goplugin as gp;
 use tokio_stream::StreamExt;
 use tonic_health::pb::{
@@ -50,10 +50,14 @@ async fn handshake_is_the_only_stdout_line_and_the_socket_lives_in_the_socket_di
         plugin.handshake
     );
     assert!(plugin.handshake.ends_with("|grpc|"), "{}", plugin.handshake);
+    let Address::Unix(socket) = plugin.address.clone() else {
+        panic!("a Unix socket: {:?}", plugin.address)
+    };
+    let socket = std::path::PathBuf::from(socket);
     assert!(
-        plugin.socket.exists(),
+        socket.exists(),
         "socket {} exists while serving",
-        plugin.socket.display()
+        socket.display()
     );
 
     assert_serving(&plugin).await;
@@ -63,7 +67,6 @@ async fn handshake_is_the_only_stdout_line_and_the_socket_lives_in_the_socket_di
         plugin.late_stdout_lines()
     );
 
-    let socket = plugin.socket.clone();
     let (status, by_itself) = plugin.shutdown().await.unwrap();
     assert!(
         by_itself && status.success(),

@@ -16,5 +16,6 @@ mod protocol;
 mod rpc;
 mod sandbox;
 mod scaffold;
+mod standalone;
 mod support;
 mod swap;

@@ -57,9 +57,9 @@ fn a_new_plugin_builds_passes_its_test_and_answers_through_the_host() {
     cargo(&crate_dir, &["test", "--quiet"]);
     cargo(
         &crate_dir,
-        &["build", "--quiet", "--target", "wasm32-wasip2"],
+        &["build", "--quiet", "--release", "--target", "wasm32-wasip2"],
     );
-    let component = Path::new(TARGET).join("wasm32-wasip2/debug/hello_ds.wasm");
+    let component = Path::new(TARGET).join("wasm32-wasip2/release/hello_ds.wasm");
     let answer = Command::new(HOST)
         .args([
             "call",
@@ -103,6 +103,79 @@ fn a_new_plugin_builds_passes_its_test_and_answers_through_the_host() {
         String::from_utf8_lossy(&packaged.stderr)
     );
     assert!(out.join("myorg-hello-ds-datasource/sandbox.toml").is_file());
+
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(standalone_watch_rebuilds_on_save(&crate_dir, dir.path()));
+}
+
+/// `--standalone --watch`: the developer's loop. The host builds the crate,
+/// serves it to Grafana's copy of the plugin, and swaps in a new build
+/// after a source file is saved.
+async fn standalone_watch_rebuilds_on_save(crate_dir: &Path, scratch: &Path) {
+    use grafana_wasm_host::client::PluginProcess;
+    let plugin_dir = scratch.join("plugin");
+    std::fs::create_dir(&plugin_dir).unwrap();
+    let log = scratch.join("standalone.log");
+    let id = "myorg-hello-ds-datasource";
+    let mut standalone = tokio::process::Command::new(HOST)
+        .args(["--standalone", "--plugin-id", id, "--watch"])
+        .arg(crate_dir)
+        .arg("--plugin-dir")
+        .arg(&plugin_dir)
+        .env("CARGO_TARGET_DIR", TARGET)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let logged = || std::fs::read_to_string(&log).unwrap_or_default();
+    let address_file = plugin_dir.join("standalone.txt");
+    let until = |what: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+        let what = what.to_owned();
+        move || {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what}; the host logged:\n{}",
+                logged()
+            );
+        }
+    };
+    let in_time = until("the standalone host did not start");
+    while !address_file.exists() {
+        in_time();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let address = std::fs::read_to_string(&address_file).unwrap();
+
+    // Grafana's copy, told the address by the environment variable.
+    let mut pointer = tokio::process::Command::new(HOST);
+    pointer
+        .env_clear()
+        .env("GF_PLUGIN_GRPC_ADDRESS_MYORG_HELLO_DS_DATASOURCE", &address)
+        .args(["--plugin-id", id]);
+    let pointer = PluginProcess::launch(pointer).await.unwrap();
+    let message = || async { check_health(&pointer).await.unwrap().message };
+    assert_eq!(message().await, "plugin is working");
+
+    let source = crate_dir.join("src/lib.rs");
+    let edited = std::fs::read_to_string(&source)
+        .unwrap()
+        .replace("plugin is working", "plugin was rebuilt");
+    std::fs::write(&source, edited).unwrap();
+    let in_time = until("the edit was not rebuilt and swapped in");
+    while message().await != "plugin was rebuilt" {
+        in_time();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let pid = standalone.id().unwrap().to_string();
+    let stopped = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(stopped.success());
+    assert!(standalone.wait().await.unwrap().success(), "{}", logged());
+    assert!(!address_file.exists());
 }
 
 #[test]

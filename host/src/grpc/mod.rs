@@ -35,8 +35,13 @@ macro_rules! limited {
 
 /// Every service a go-plugin server with the Grafana SDK exposes, except
 /// health (added by the server). `shutdown` is cancelled by
-/// `GRPCController/Shutdown`, and ends the side streams.
-pub fn routes(runtime: Arc<Runtime>, shutdown: CancellationToken) -> RoutesBuilder {
+/// `GRPCController/Shutdown` when `controller` is served (not in standalone
+/// mode), and ends the side streams.
+pub fn routes(
+    runtime: Arc<Runtime>,
+    shutdown: CancellationToken,
+    controller: bool,
+) -> RoutesBuilder {
     use pb::{
         admission_control_server::AdmissionControlServer, data_server::DataServer,
         diagnostics_server::DiagnosticsServer,
@@ -64,15 +69,17 @@ pub fn routes(runtime: Arc<Runtime>, shutdown: CancellationToken) -> RoutesBuild
         .add_service(limited!(ResourceConversionServer::new(
             conversion::ConversionService::new(runtime)
         )))
-        .add_service(gp::grpc_controller_server::GrpcControllerServer::new(
-            goplugin::Controller::new(shutdown.clone()),
-        ))
         .add_service(gp::grpc_stdio_server::GrpcStdioServer::new(
             goplugin::Stdio::new(shutdown.clone()),
         ))
         .add_service(gp::grpc_broker_server::GrpcBrokerServer::new(
-            goplugin::Broker::new(shutdown),
+            goplugin::Broker::new(shutdown.clone()),
         ));
+    if controller {
+        routes.add_service(gp::grpc_controller_server::GrpcControllerServer::new(
+            goplugin::Controller::new(shutdown),
+        ));
+    }
     routes
 }
 

@@ -1,0 +1,131 @@
+//! Standalone (debug) mode: a host started by hand serves on TCP, and the
+//! copy Grafana launches points Grafana at it, as with the Go SDK.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use grafana_wasm_host::client::PluginProcess;
+use grafana_wasm_host::handshake::Address;
+use grafana_wasm_proto::{goplugin as gp, pluginv2 as pb};
+
+use crate::support::*;
+
+/// The random-walk example's plugin.json.
+const PLUGIN_JSON: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../example-plugins/random-walk/plugin.json"
+);
+
+/// A plugin directory as Grafana has it: the host (a hard link, so that
+/// its executable path is in the directory), plugin.json and plugin.wasm.
+fn plugin_dir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let executable = dir.path().join("gpx_randomwalk_linux_amd64");
+    std::fs::hard_link(HOST, &executable).unwrap();
+    std::fs::copy(PLUGIN_JSON, dir.path().join("plugin.json")).unwrap();
+    std::fs::copy(RANDOM_WALK, dir.path().join("plugin.wasm")).unwrap();
+    (dir, executable)
+}
+
+/// Launches the plugin's executable as Grafana does.
+async fn grafana_launches(executable: &Path) -> PluginProcess {
+    let mut command = tokio::process::Command::new(executable);
+    command.env_clear();
+    PluginProcess::launch(command).await.unwrap()
+}
+
+/// Waits up to 30 s for `path` to exist (or not).
+async fn wait_for(path: &Path, exists: bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while path.exists() != exists {
+        assert!(
+            Instant::now() < deadline,
+            "{} exists: {}",
+            path.display(),
+            !exists
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits up to 5 s for `plugin` to have exited.
+async fn wait_exited(plugin: &mut PluginProcess) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while plugin.is_running() {
+        assert!(Instant::now() < deadline, "the process still runs");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn grafana_reaches_a_standalone_host_through_the_copy_it_launches() {
+    let (dir, executable) = plugin_dir();
+    let mut before = grafana_launches(&executable).await;
+    assert!(matches!(before.address, Address::Unix(_)));
+
+    let mut standalone = tokio::process::Command::new(&executable)
+        .arg("--standalone")
+        .env_clear()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let address_file = dir.path().join("standalone.txt");
+    wait_for(&address_file, true).await;
+    let address = std::fs::read_to_string(&address_file).unwrap();
+    assert!(address.starts_with("127.0.0.1:"), "{address}");
+    let pid = std::fs::read_to_string(dir.path().join("pid.txt")).unwrap();
+    assert_eq!(pid, standalone.id().unwrap().to_string());
+    // Grafana's copy is stopped, so that Grafana launches it again.
+    wait_exited(&mut before).await;
+
+    let pointer = grafana_launches(&executable).await;
+    assert_eq!(pointer.handshake, format!("1|2|tcp|{address}|grpc|"));
+    let health = check_health(&pointer).await.unwrap();
+    assert_eq!(health.status(), pb::check_health_response::HealthStatus::Ok);
+    let response = pointer
+        .data()
+        .query_data(query_request(vec![query("A", r#"{"points":3}"#, 3_000)]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(response.responses["A"].error.is_empty());
+    // Grafana's Shutdown is meant for the copy it launched: the standalone
+    // host does not serve it, and keeps serving.
+    let mut controller = gp::grpc_controller_client::GrpcControllerClient::new(pointer.channel());
+    let refused = controller.shutdown(gp::Empty {}).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unimplemented);
+    assert_serving(&pointer).await;
+
+    // Ctrl-C stops the standalone host: it removes its files and stops the
+    // pointer, and Grafana's next launch serves by itself again.
+    let pid = standalone.id().unwrap().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::time::timeout(Duration::from_secs(10), standalone.wait())
+        .await
+        .expect("the standalone host exits after SIGINT")
+        .unwrap();
+    assert!(exit.success(), "{exit}");
+    assert!(!address_file.exists() && !dir.path().join("pid.txt").exists());
+    let mut pointer = pointer;
+    wait_exited(&mut pointer).await;
+    let after = grafana_launches(&executable).await;
+    assert!(matches!(after.address, Address::Unix(_)));
+    assert_serving(&after).await;
+}
+
+#[tokio::test]
+async fn a_stale_address_file_is_ignored() {
+    let (dir, executable) = plugin_dir();
+    std::fs::write(dir.path().join("standalone.txt"), "127.0.0.1:1").unwrap();
+    // No process has a PID beyond the kernel's maximum.
+    std::fs::write(dir.path().join("pid.txt"), "2147483647").unwrap();
+    let plugin = grafana_launches(&executable).await;
+    assert!(matches!(plugin.address, Address::Unix(_)));
+    assert_serving(&plugin).await;
+}
