@@ -24,7 +24,22 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// Why a request produced no response.
+/// Why a request produced no response. Converts into a
+/// [`backend::Error`](crate::backend::Error) with the right source, so `?`
+/// works in handlers.
+///
+/// # Examples
+///
+/// ```
+/// use grafana_wasm_sdk::backend::Error;
+/// use grafana_wasm_sdk::http::HttpError;
+///
+/// let timeout = HttpError { message: "GET http://api/: timed out".into(), refused: false };
+/// assert!(Error::from(timeout).is_downstream());
+///
+/// let refused = HttpError { message: "GET http://other/: refused by the sandbox".into(), refused: true };
+/// assert!(Error::from(refused).is_plugin());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpError {
     /// What went wrong, naming the URL.
@@ -54,7 +69,24 @@ impl From<HttpError> for crate::backend::Error {
     }
 }
 
-/// A response, its body read in full.
+/// A response, its body read in full: datasource answers are parsed as a
+/// whole, and the host caps their size.
+///
+/// # Examples
+///
+/// ```
+/// use grafana_wasm_sdk::http::Response;
+///
+/// let response = Response {
+///     status: 200,
+///     headers: vec![("content-type".into(), "application/json".into())],
+///     body: br#"{"status": "ok"}"#.to_vec(),
+/// };
+/// assert_eq!(response.header("Content-Type"), Some("application/json"));
+/// let body: serde_json::Value = response.json()?;
+/// assert_eq!(body["status"], "ok");
+/// # Ok::<(), grafana_wasm_sdk::http::HttpError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     /// HTTP status code.
@@ -66,7 +98,8 @@ pub struct Response {
 }
 
 impl Response {
-    /// The first value of header `name` (case-insensitive).
+    /// The first value of header `name` (case-insensitive), e.g. to read a
+    /// pagination cursor or a rate-limit reset.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -74,15 +107,42 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The body as text (invalid UTF-8 replaced).
+    /// The body as text (invalid UTF-8 replaced), e.g. for error messages
+    /// quoting what the server said.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grafana_wasm_sdk::http::Response;
+    ///
+    /// let response = Response { status: 503, headers: Vec::new(), body: b"overloaded".to_vec() };
+    /// assert_eq!(response.text(), "overloaded");
+    /// ```
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
-    /// The body parsed as JSON.
+    /// The body parsed as JSON into `T`, the usual way to read an API's
+    /// answer.
     ///
     /// # Errors
-    /// When the body is not JSON of type `T`.
+    /// When the body is not JSON of type `T`; the error says why.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grafana_wasm_sdk::http::Response;
+    ///
+    /// #[derive(Debug, serde::Deserialize)]
+    /// struct Health { version: String }
+    ///
+    /// let ok = Response { status: 200, headers: Vec::new(), body: br#"{"version":"2.1"}"#.to_vec() };
+    /// assert_eq!(ok.json::<Health>()?.version, "2.1");
+    ///
+    /// let html = Response { status: 200, headers: Vec::new(), body: b"<html>".to_vec() };
+    /// assert!(html.json::<Health>().unwrap_err().message.contains("not the JSON expected"));
+    /// # Ok::<(), grafana_wasm_sdk::http::HttpError>(())
+    /// ```
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, HttpError> {
         serde_json::from_slice(&self.body).map_err(|err| HttpError {
             message: format!("the response body is not the JSON expected: {err}"),
@@ -91,7 +151,24 @@ impl Response {
     }
 }
 
-/// A request being built.
+/// A request being built, then [sent](Request::send). Usually made by an
+/// [`HttpClient`], which resolves paths against the datasource's URL.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use grafana_wasm_sdk::http::Request;
+///
+/// let request = Request::new("post", "http://api:8080/search")
+///     .header("accept", "application/json")
+///     .json(&serde_json::json!({ "q": "error" }))?
+///     .timeout(Duration::from_secs(10));
+/// assert_eq!(request.method, "POST");
+/// assert_eq!(request.body, br#"{"q":"error"}"#);
+/// assert!(request.headers.contains(&("content-type".into(), "application/json".into())));
+/// # Ok::<(), grafana_wasm_sdk::http::HttpError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     /// HTTP method.
@@ -107,7 +184,8 @@ pub struct Request {
 }
 
 impl Request {
-    /// A request with `method` to the absolute `url`.
+    /// A request with `method` (any case) to the absolute `url`, for URLs
+    /// outside the datasource's (which the operator must allow).
     pub fn new(method: &str, url: impl Into<String>) -> Self {
         Self {
             method: method.to_ascii_uppercase(),
@@ -118,22 +196,22 @@ impl Request {
         }
     }
 
-    /// Adds a header.
+    /// Adds a header (repeat for several values).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 
-    /// Sets the body.
+    /// Sets the body, as bytes or a `String`.
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
         self.body = body.into();
         self
     }
 
-    /// Sets a JSON body and its content type.
+    /// Sets a JSON body and its content type, for APIs taking JSON queries.
     ///
     /// # Errors
-    /// When `value` cannot be serialized.
+    /// When `value` cannot be serialized (e.g. a map with non-string keys).
     pub fn json<T: Serialize>(self, value: &T) -> Result<Self, HttpError> {
         let body = serde_json::to_vec(value).map_err(|err| HttpError {
             message: format!("cannot serialize the request body: {err}"),
@@ -142,7 +220,8 @@ impl Request {
         Ok(self.header("content-type", "application/json").body(body))
     }
 
-    /// Sets how long to wait for the response head.
+    /// Sets how long to wait for the response head, shorter than the host's
+    /// limit, e.g. to fail a health check fast.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -150,29 +229,71 @@ impl Request {
 
     /// Sends the request and reads the whole response.
     ///
+    /// An HTTP error status (4xx, 5xx) is a response, not an error: check
+    /// [`Response::status`].
+    ///
     /// # Errors
     /// [`HttpError`] naming the URL: refused by the sandbox, unreachable,
-    /// timed out, or a response larger than the host allows.
+    /// timed out, or a response larger than the host allows. Outside the
+    /// sandbox (native tests) every request fails as refused.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use grafana_wasm_sdk::backend::Error;
+    /// use grafana_wasm_sdk::http::Request;
+    ///
+    /// let response = Request::new("GET", "https://status.example.com/api/v2/status.json").send()?;
+    /// if response.status != 200 {
+    ///     return Err(Error::downstream(format!("status page answered {}", response.status)));
+    /// }
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn send(self) -> Result<Response, HttpError> {
         imp::send(self)
     }
 }
 
-/// A client for one base URL, usually a datasource's `url`.
+/// A client for one base URL, usually a datasource's `url` (see
+/// [`DataSourceInstanceSettings::http_client`](crate::backend::DataSourceInstanceSettings::http_client)),
+/// so that handlers name API paths only.
+///
+/// # Examples
+///
+/// ```
+/// use grafana_wasm_sdk::http::HttpClient;
+///
+/// let client = HttpClient::new("http://prometheus:9090");
+/// let request = client.get("/api/v1/query?query=up");
+/// assert_eq!(request.url, "http://prometheus:9090/api/v1/query?query=up");
+/// assert_eq!(client.post("api/v1/query").method, "POST");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpClient {
     base_url: String,
 }
 
 impl HttpClient {
-    /// A client resolving paths against `base_url`.
+    /// A client resolving paths against `base_url`, for APIs other than the
+    /// datasource's own URL.
     pub fn new(base_url: impl Into<String>) -> Self {
         Self {
             base_url: base_url.into(),
         }
     }
 
-    /// The absolute URL of `path` (an absolute URL is kept as is).
+    /// The absolute URL of `path` (an absolute URL is kept as is), joined
+    /// with exactly one slash whatever the base and path end and start with.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grafana_wasm_sdk::http::HttpClient;
+    ///
+    /// let client = HttpClient::new("http://api/v1/");
+    /// assert_eq!(client.url("/items"), "http://api/v1/items");
+    /// assert_eq!(client.url("https://cdn/x"), "https://cdn/x");
+    /// ```
     pub fn url(&self, path: &str) -> String {
         if path.contains("://") {
             return path.to_owned();
@@ -184,26 +305,43 @@ impl HttpClient {
         )
     }
 
-    /// A GET request for `path`.
+    /// A GET request for `path`, to send or refine.
     pub fn get(&self, path: &str) -> Request {
         Request::new("GET", self.url(path))
     }
 
-    /// A POST request for `path`.
+    /// A POST request for `path`, to add a body to.
     pub fn post(&self, path: &str) -> Request {
         Request::new("POST", self.url(path))
     }
 
-    /// A request with any method for `path`.
+    /// A request with any method for `path` (PUT, DELETE, ...).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grafana_wasm_sdk::http::HttpClient;
+    ///
+    /// let request = HttpClient::new("http://api").request("delete", "/cache");
+    /// assert_eq!((request.method.as_str(), request.url.as_str()), ("DELETE", "http://api/cache"));
+    /// ```
     pub fn request(&self, method: &str, path: &str) -> Request {
         Request::new(method, self.url(path))
     }
 }
 
-/// A GET request for `url`, sent.
+/// A GET request for the absolute `url`, sent: a one-liner for simple
+/// fetches from allowed hosts.
 ///
 /// # Errors
 /// See [`Request::send`].
+///
+/// # Examples
+///
+/// ```no_run
+/// let body = grafana_wasm_sdk::http::get("https://api.example.com/health")?.text();
+/// # Ok::<(), grafana_wasm_sdk::http::HttpError>(())
+/// ```
 pub fn get(url: &str) -> Result<Response, HttpError> {
     Request::new("GET", url).send()
 }

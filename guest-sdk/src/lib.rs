@@ -8,7 +8,14 @@
 //! Build with `cargo build --target wasm32-wasip2` and the result is a
 //! component the grafana-wasm host serves to Grafana.
 //!
-//! ```no_run
+//! * [`backend`]: handler traits, requests and responses, errors with their
+//!   source, instance management and a resource router.
+//! * [`data`]: frames and fields (Go's `data` package), with time-series
+//!   helpers.
+//! * [`http`]: outgoing HTTP through the sandbox.
+//! * [`log`]: structured logging into Grafana's log.
+//!
+//! ```
 //! use std::rc::Rc;
 //! use grafana_wasm_sdk::backend::*;
 //! use grafana_wasm_sdk::data::{Field, Frame};
@@ -30,9 +37,16 @@
 //!     query_data_handler: Some(Rc::new(Hello)),
 //!     ..ServeOpts::default()
 //! });
-//! ```
 //!
-//! Handlers are plain Rust: unit-test them natively by calling them.
+//! // Handlers are plain Rust: unit-test them natively by calling them.
+//! let req = QueryDataRequest {
+//!     queries: vec![DataQuery { ref_id: "A".into(), ..DataQuery::default() }],
+//!     ..QueryDataRequest::default()
+//! };
+//! let response = Hello.query_data(req)?;
+//! assert_eq!(response.responses["A"].frames[0].rows(), 2);
+//! # Ok::<(), Error>(())
+//! ```
 
 #![deny(missing_docs)]
 
@@ -58,10 +72,31 @@ pub mod __private {
 }
 
 /// Exports a plugin as the component's implementation of the
-/// `grafana:plugin/plugin` world.
+/// `grafana:plugin/plugin` world: the one line that turns handlers into a
+/// component Grafana can call (Go: `backend.Manage` / `backend.Serve`).
 ///
 /// The argument is an expression evaluating to [`backend::ServeOpts`]; it is
-/// evaluated once, on the first call into the component.
+/// evaluated once, on the first call into the component. Invoke it once, at
+/// the top level of the plugin crate (a `cdylib`). In native builds (unit
+/// tests) it exports nothing and only type-checks the expression, so the
+/// crate's tests still build.
+///
+/// # Examples
+///
+/// ```
+/// use std::rc::Rc;
+/// use grafana_wasm_sdk::backend::*;
+///
+/// fn serve_opts() -> ServeOpts {
+///     let health = |_: CheckHealthRequest| Ok(CheckHealthResult::ok("ok"));
+///     ServeOpts {
+///         check_health_handler: Some(Rc::new(health)),
+///         ..ServeOpts::default()
+///     }
+/// }
+///
+/// grafana_wasm_sdk::export_plugin!(serve_opts());
+/// ```
 #[macro_export]
 macro_rules! export_plugin {
     ($opts:expr) => {

@@ -6,14 +6,45 @@ use std::collections::BTreeSet;
 use super::StringMap;
 
 /// Per-request Grafana configuration: the `GF_*` keys Grafana sends with
-/// each request instead of environment variables.
+/// each request instead of environment variables, so one plugin process can
+/// serve several differently configured Grafanas (Go: `backend.GrafanaCfg`).
+///
+/// # Examples
+///
+/// ```
+/// use grafana_wasm_sdk::backend::{GrafanaConfig, PluginContext};
+///
+/// let ctx = PluginContext {
+///     grafana_config: GrafanaConfig {
+///         values: [("GF_SQL_ROW_LIMIT".to_owned(), "1000".to_owned())].into(),
+///     },
+///     ..PluginContext::default()
+/// };
+/// let limit = ctx.grafana_config.sql_row_limit().unwrap_or(1_000_000);
+/// assert_eq!(limit, 1000);
+/// assert_eq!(ctx.grafana_config.app_url(), None);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GrafanaConfig {
     /// Every key as sent.
     pub values: StringMap,
 }
 
-/// Feature toggles enabled in this Grafana.
+/// Feature toggles enabled in this Grafana, so a plugin can gate behaviour
+/// on the same toggles as Grafana (Go: `backend.FeatureToggles`).
+///
+/// # Examples
+///
+/// ```
+/// use grafana_wasm_sdk::backend::GrafanaConfig;
+///
+/// let config = GrafanaConfig {
+///     values: [("GF_INSTANCE_FEATURE_TOGGLES_ENABLE".to_owned(), "a,b".to_owned())].into(),
+/// };
+/// let toggles = config.feature_toggles();
+/// assert!(toggles.is_enabled("b"));
+/// assert_eq!(toggles.enabled().collect::<Vec<_>>(), ["a", "b"]);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FeatureToggles {
     enabled: BTreeSet<String>,
@@ -32,7 +63,8 @@ impl FeatureToggles {
 }
 
 impl GrafanaConfig {
-    /// The raw value of `key`.
+    /// The raw value of `key`, for keys without a typed getter; an empty
+    /// value reads as absent.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.values
             .get(key)

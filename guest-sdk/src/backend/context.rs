@@ -1,12 +1,27 @@
-//! Who is asking, and for which plugin instance.
+//! Who is asking, and for which plugin instance: the context Grafana sends
+//! with every request, and typed access to the instance's settings.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use serde::de::DeserializeOwned;
 
 use super::{Error, GrafanaConfig, StringMap};
 
-/// A Grafana user.
+/// The Grafana user a request is made for, so that plugins can apply
+/// per-user behaviour (or log who asked).
+///
+/// # Examples
+///
+/// ```
+/// use grafana_wasm_sdk::backend::{PluginContext, User};
+///
+/// let ctx = PluginContext {
+///     user: Some(User { login: "admin".into(), role: "Admin".into(), ..User::default() }),
+///     ..PluginContext::default()
+/// };
+/// let is_admin = ctx.user.as_ref().is_some_and(|u| u.role == "Admin");
+/// assert!(is_admin);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct User {
     /// Login name.
@@ -19,7 +34,24 @@ pub struct User {
     pub role: String,
 }
 
-/// Settings of an app instance (an app enabled in one org).
+/// Settings of an app instance (an app enabled in one org), set on the
+/// app's configuration page.
+///
+/// # Examples
+///
+/// ```
+/// use grafana_wasm_sdk::backend::AppInstanceSettings;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Settings { team: String }
+///
+/// let settings = AppInstanceSettings {
+///     json_data: br#"{"team": "sre"}"#.to_vec(),
+///     ..AppInstanceSettings::default()
+/// };
+/// assert_eq!(settings.json_data::<Settings>()?.team, "sre");
+/// # Ok::<(), grafana_wasm_sdk::backend::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppInstanceSettings {
     /// The raw `jsonData` object.
@@ -32,7 +64,26 @@ pub struct AppInstanceSettings {
     pub api_version: String,
 }
 
-/// Settings of one configured datasource.
+/// Settings of one configured datasource, as saved on its configuration
+/// page: the plugin's own settings live in `json_data` and the decrypted
+/// secrets in `decrypted_secure_json_data`. `Default` gives empty settings,
+/// handy in native tests.
+///
+/// # Examples
+///
+/// ```
+/// use grafana_wasm_sdk::backend::DataSourceInstanceSettings;
+///
+/// let settings = DataSourceInstanceSettings {
+///     uid: "P1".into(),
+///     url: "http://prometheus:9090".into(),
+///     json_data: br#"{"timeout": 30}"#.to_vec(),
+///     ..DataSourceInstanceSettings::default()
+/// };
+/// let json: serde_json::Value = settings.json_data()?;
+/// assert_eq!(json["timeout"], 30);
+/// # Ok::<(), grafana_wasm_sdk::backend::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataSourceInstanceSettings {
     /// Numeric id.
@@ -59,6 +110,19 @@ pub struct DataSourceInstanceSettings {
     pub updated: SystemTime,
     /// API version of the settings.
     pub api_version: String,
+}
+
+impl Default for AppInstanceSettings {
+    /// Empty settings, last changed at the Unix epoch: a starting point
+    /// for tests.
+    fn default() -> Self {
+        Self {
+            json_data: Vec::new(),
+            decrypted_secure_json_data: StringMap::new(),
+            updated: SystemTime::UNIX_EPOCH,
+            api_version: String::new(),
+        }
+    }
 }
 
 impl Default for DataSourceInstanceSettings {
@@ -93,10 +157,32 @@ fn parse_json<T: DeserializeOwned>(json: &[u8]) -> Result<T, Error> {
 }
 
 impl DataSourceInstanceSettings {
-    /// `jsonData` parsed into your settings type.
+    /// `jsonData` parsed into your settings type, so that the plugin works
+    /// with typed settings; empty data parses as `{}`, so `#[serde(default)]`
+    /// models accept a datasource never configured.
     ///
     /// # Errors
-    /// When the JSON does not match `T`.
+    /// A plugin error naming the mismatch when the JSON does not match `T`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grafana_wasm_sdk::backend::DataSourceInstanceSettings;
+    ///
+    /// #[derive(serde::Deserialize, Default)]
+    /// #[serde(default, rename_all = "camelCase")]
+    /// struct Settings { max_series: Option<u32> }
+    ///
+    /// let unset = DataSourceInstanceSettings::default();
+    /// assert_eq!(unset.json_data::<Settings>()?.max_series, None);
+    ///
+    /// let set = DataSourceInstanceSettings {
+    ///     json_data: br#"{"maxSeries": 500}"#.to_vec(),
+    ///     ..DataSourceInstanceSettings::default()
+    /// };
+    /// assert_eq!(set.json_data::<Settings>()?.max_series, Some(500));
+    /// # Ok::<(), grafana_wasm_sdk::backend::Error>(())
+    /// ```
     pub fn json_data<T: DeserializeOwned>(&self) -> Result<T, Error> {
         parse_json(&self.json_data)
     }
@@ -104,8 +190,29 @@ impl DataSourceInstanceSettings {
     /// `decryptedSecureJsonData` parsed into your secrets type (a struct
     /// of `String` or `Option<String>` fields).
     ///
+    /// Secrets are kept out of `jsonData` by Grafana; this reads them with
+    /// the same typed convenience.
+    ///
     /// # Errors
-    /// When the secrets do not match `T`.
+    /// When the secrets do not match `T` (e.g. a required secret is unset).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grafana_wasm_sdk::backend::DataSourceInstanceSettings;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// #[serde(rename_all = "camelCase")]
+    /// struct Secrets { api_key: String, password: Option<String> }
+    ///
+    /// let settings = DataSourceInstanceSettings {
+    ///     decrypted_secure_json_data: [("apiKey".to_owned(), "s3cr3t".to_owned())].into(),
+    ///     ..DataSourceInstanceSettings::default()
+    /// };
+    /// let secrets: Secrets = settings.secure_json_data()?;
+    /// assert_eq!((secrets.api_key.as_str(), secrets.password), ("s3cr3t", None));
+    /// # Ok::<(), grafana_wasm_sdk::backend::Error>(())
+    /// ```
     pub fn secure_json_data<T: DeserializeOwned>(&self) -> Result<T, Error> {
         let map: serde_json::Map<String, serde_json::Value> = self
             .decrypted_secure_json_data
@@ -119,22 +226,58 @@ impl DataSourceInstanceSettings {
     /// An HTTP client for the datasource's `url`. The host adds the
     /// datasource's basic auth, custom headers and TLS settings to its
     /// requests, so the plugin never handles them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grafana_wasm_sdk::backend::DataSourceInstanceSettings;
+    ///
+    /// let settings = DataSourceInstanceSettings {
+    ///     url: "http://loki:3100/".into(),
+    ///     ..DataSourceInstanceSettings::default()
+    /// };
+    /// let client = settings.http_client();
+    /// assert_eq!(client.url("/loki/api/v1/labels"), "http://loki:3100/loki/api/v1/labels");
+    /// ```
     pub fn http_client(&self) -> crate::http::HttpClient {
         crate::http::HttpClient::new(self.url.clone())
     }
 }
 
 impl AppInstanceSettings {
-    /// `jsonData` parsed into your settings type.
+    /// `jsonData` parsed into your settings type (empty data parses as
+    /// `{}`), as for datasources; see the example on
+    /// [`AppInstanceSettings`].
     ///
     /// # Errors
-    /// When the JSON does not match `T`.
+    /// A plugin error naming the mismatch when the JSON does not match `T`.
     pub fn json_data<T: DeserializeOwned>(&self) -> Result<T, Error> {
         parse_json(&self.json_data)
     }
 }
 
-/// Context sent with every request.
+/// Context sent with every request: who asks, in which org, for which
+/// datasource or app instance, with which Grafana configuration (Go:
+/// `backend.PluginContext`). `Default` gives an empty context, handy in
+/// native tests.
+///
+/// # Examples
+///
+/// ```
+/// use grafana_wasm_sdk::backend::{DataSourceInstanceSettings, PluginContext};
+///
+/// let ctx = PluginContext {
+///     org_id: 1,
+///     data_source_instance_settings: Some(DataSourceInstanceSettings {
+///         uid: "P1".into(),
+///         name: "Prometheus".into(),
+///         ..DataSourceInstanceSettings::default()
+///     }),
+///     ..PluginContext::default()
+/// };
+/// let name = ctx.data_source_instance_settings.as_ref().map(|ds| ds.name.as_str());
+/// assert_eq!(name, Some("Prometheus"));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PluginContext {
     /// Organization id.
@@ -157,13 +300,4 @@ pub struct PluginContext {
     pub api_version: String,
     /// Namespace (tenant) of the request.
     pub namespace: String,
-}
-
-/// Milliseconds since the epoch as a time.
-pub(crate) fn time_from_ms(ms: i64) -> SystemTime {
-    if ms >= 0 {
-        UNIX_EPOCH + Duration::from_millis(ms.unsigned_abs())
-    } else {
-        UNIX_EPOCH - Duration::from_millis(ms.unsigned_abs())
-    }
 }

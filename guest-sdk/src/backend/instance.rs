@@ -2,34 +2,6 @@
 //! and `datasource.NewInstanceManager`: an instance is created from the
 //! settings on first use, reused while they stay the same, and disposed of
 //! when they change or when the host drops the guest instance.
-//!
-//! ```
-//! use grafana_wasm_sdk::backend::*;
-//!
-//! #[derive(serde::Deserialize)]
-//! struct Settings { path: String }
-//! #[derive(serde::Deserialize)]
-//! struct Secrets { token: Option<String> }
-//!
-//! struct Api { base: String, token: Option<String> }
-//! impl InstanceDisposer for Api {}
-//!
-//! let instances = InstanceManager::for_datasource(|settings| {
-//!     let json: Settings = settings.json_data()?;
-//!     let secrets: Secrets = settings.secure_json_data()?;
-//!     Ok(Api { base: format!("{}{}", settings.url, json.path), token: secrets.token })
-//! });
-//! # let ctx = PluginContext {
-//! #     data_source_instance_settings: Some(DataSourceInstanceSettings {
-//! #         url: "http://db".into(), json_data: br#"{"path":"/v1"}"#.to_vec(),
-//! #         decrypted_secure_json_data: [("token".to_owned(), "t".to_owned())].into(),
-//! #         ..DataSourceInstanceSettings::default() }),
-//! #     ..PluginContext::default() };
-//! let api = instances.get(&ctx)?;
-//! assert_eq!(api.base, "http://db/v1");
-//! assert_eq!(api.token.as_deref(), Some("t"));
-//! # Ok::<(), Error>(())
-//! ```
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -38,8 +10,37 @@ use std::time::SystemTime;
 
 use super::{AppInstanceSettings, DataSourceInstanceSettings, Error, PluginContext};
 
-/// Releases what an instance holds (Go: `instancemgmt.InstanceDisposer`).
-/// The default does nothing.
+/// Releases what an instance holds (Go: `instancemgmt.InstanceDisposer`),
+/// e.g. flushes a cache, when its settings change or the guest is dropped.
+/// The default does nothing, so most instances need only an empty `impl`.
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use grafana_wasm_sdk::backend::*;
+///
+/// struct Client { closed: Rc<Cell<bool>> }
+/// impl InstanceDisposer for Client {
+///     fn dispose(&self) { self.closed.set(true) }
+/// }
+///
+/// let closed = Rc::new(Cell::new(false));
+/// let flag = closed.clone();
+/// let instances = InstanceManager::new(move |_| Ok(Client { closed: flag.clone() }));
+/// let ctx = |updated_s| PluginContext {
+///     data_source_instance_settings: Some(DataSourceInstanceSettings {
+///         updated: std::time::UNIX_EPOCH + std::time::Duration::from_secs(updated_s),
+///         ..DataSourceInstanceSettings::default()
+///     }),
+///     ..PluginContext::default()
+/// };
+/// instances.get(&ctx(1))?;
+/// instances.get(&ctx(2))?; // the settings changed: the old client is disposed of
+/// assert!(closed.get());
+/// # Ok::<(), Error>(())
+/// ```
 pub trait InstanceDisposer {
     /// Called once, when the instance is replaced or dropped.
     fn dispose(&self) {}
@@ -48,7 +49,45 @@ pub trait InstanceDisposer {
 type Factory<T> = Box<dyn Fn(&PluginContext) -> Result<T, Error>>;
 
 /// One instance of `T` per datasource (by uid) or app (by org), recreated
-/// when the settings change.
+/// when the settings change: the place for per-datasource state such as
+/// parsed settings and clients, built once instead of on every request
+/// (Go: `instancemgmt.InstanceManager`).
+///
+/// # Examples
+///
+/// Keep the manager in the handler and fetch the instance per request:
+///
+/// ```
+/// use grafana_wasm_sdk::backend::*;
+///
+/// struct Settings { base: String }
+/// impl InstanceDisposer for Settings {}
+///
+/// struct Plugin { instances: InstanceManager<Settings> }
+///
+/// impl CheckHealthHandler for Plugin {
+///     fn check_health(&self, req: CheckHealthRequest) -> Result<CheckHealthResult, Error> {
+///         let settings = self.instances.get(&req.plugin_context)?;
+///         Ok(CheckHealthResult::ok(format!("configured for {}", settings.base)))
+///     }
+/// }
+///
+/// let plugin = Plugin {
+///     instances: InstanceManager::for_datasource(|ds| Ok(Settings { base: ds.url.clone() })),
+/// };
+/// let req = CheckHealthRequest {
+///     plugin_context: PluginContext {
+///         data_source_instance_settings: Some(DataSourceInstanceSettings {
+///             url: "http://api".into(),
+///             ..DataSourceInstanceSettings::default()
+///         }),
+///         ..PluginContext::default()
+///     },
+///     ..CheckHealthRequest::default()
+/// };
+/// assert_eq!(plugin.check_health(req)?.message, "configured for http://api");
+/// # Ok::<(), Error>(())
+/// ```
 pub struct InstanceManager<T: InstanceDisposer + 'static> {
     inner: Rc<Instances<T>>,
 }
@@ -60,7 +99,10 @@ struct Instances<T> {
 }
 
 impl<T: InstanceDisposer + 'static> InstanceManager<T> {
-    /// A manager creating instances with `factory`, from any plugin context.
+    /// A manager creating instances with `factory`, from any plugin context:
+    /// for instances that need more than the settings (the org, the Grafana
+    /// configuration, ...). Instances are keyed by datasource uid, else by
+    /// app org, else one for the plugin.
     pub fn new(factory: impl Fn(&PluginContext) -> Result<T, Error> + 'static) -> Self {
         let inner = Rc::new(Instances {
             factory: Box::new(factory),
@@ -71,7 +113,39 @@ impl<T: InstanceDisposer + 'static> InstanceManager<T> {
         Self { inner }
     }
 
-    /// A manager for datasource plugins (Go: `datasource.NewInstanceManager`).
+    /// A manager for datasource plugins (Go: `datasource.NewInstanceManager`):
+    /// `factory` gets the datasource's settings; requests without them fail
+    /// with a plugin error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grafana_wasm_sdk::backend::*;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Settings { path: String }
+    /// #[derive(serde::Deserialize)]
+    /// struct Secrets { token: Option<String> }
+    ///
+    /// struct Api { base: String, token: Option<String> }
+    /// impl InstanceDisposer for Api {}
+    ///
+    /// let instances = InstanceManager::for_datasource(|settings| {
+    ///     let json: Settings = settings.json_data()?;
+    ///     let secrets: Secrets = settings.secure_json_data()?;
+    ///     Ok(Api { base: format!("{}{}", settings.url, json.path), token: secrets.token })
+    /// });
+    /// # let ctx = PluginContext {
+    /// #     data_source_instance_settings: Some(DataSourceInstanceSettings {
+    /// #         url: "http://db".into(), json_data: br#"{"path":"/v1"}"#.to_vec(),
+    /// #         decrypted_secure_json_data: [("token".to_owned(), "t".to_owned())].into(),
+    /// #         ..DataSourceInstanceSettings::default() }),
+    /// #     ..PluginContext::default() };
+    /// let api = instances.get(&ctx)?;
+    /// assert_eq!(api.base, "http://db/v1");
+    /// assert_eq!(api.token.as_deref(), Some("t"));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn for_datasource(
         factory: impl Fn(&DataSourceInstanceSettings) -> Result<T, Error> + 'static,
     ) -> Self {
@@ -84,7 +158,28 @@ impl<T: InstanceDisposer + 'static> InstanceManager<T> {
         })
     }
 
-    /// A manager for app plugins (Go: `app.NewInstanceManager`).
+    /// A manager for app plugins (Go: `app.NewInstanceManager`): `factory`
+    /// gets the app's settings; requests without them fail with a plugin
+    /// error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grafana_wasm_sdk::backend::*;
+    ///
+    /// struct App { orgs_seen: usize }
+    /// impl InstanceDisposer for App {}
+    ///
+    /// let instances = InstanceManager::for_app(|_settings| Ok(App { orgs_seen: 1 }));
+    /// let ctx = PluginContext {
+    ///     org_id: 2,
+    ///     app_instance_settings: Some(AppInstanceSettings::default()),
+    ///     ..PluginContext::default()
+    /// };
+    /// assert_eq!(instances.get(&ctx)?.orgs_seen, 1);
+    /// assert!(instances.get(&PluginContext::default()).is_err());
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn for_app(factory: impl Fn(&AppInstanceSettings) -> Result<T, Error> + 'static) -> Self {
         Self::new(move |ctx| {
             let settings = ctx

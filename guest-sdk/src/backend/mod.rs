@@ -37,7 +37,7 @@ pub use resource::{
 pub use router::ResourceRouter;
 pub use serve::ServeOpts;
 pub use stream::{
-    PublishStreamRequest, PublishStreamResponse, RunStreamRequest, StreamHandler,
+    PublishStreamRequest, PublishStreamResponse, RunStreamRequest, StreamHandler, StreamPacket,
     StreamPacketSender, StreamStatus, SubscribeStreamRequest, SubscribeStreamResponse,
 };
 

@@ -2,24 +2,6 @@
 //! `resource/httpadapter` with a `http.ServeMux`: handlers by method and
 //! path, answering one message; unknown paths get 404 and known paths with
 //! another method 405, both with a JSON error body.
-//!
-//! ```
-//! use grafana_wasm_sdk::backend::*;
-//!
-//! let router = ResourceRouter::new()
-//!     .get("scenarios", |_req| Ok(CallResourceResponse::json(200, &serde_json::json!(["walk", "csv"]))))
-//!     .post("echo", |req| Ok(CallResourceResponse::text(200, String::from_utf8_lossy(&req.body))));
-//!
-//! let mut sent: Vec<CallResourceResponse> = Vec::new();
-//! let req = CallResourceRequest {
-//!     path: "scenarios".into(),
-//!     method: "GET".into(),
-//!     ..CallResourceRequest::default()
-//! };
-//! router.call_resource(req, &mut sent)?;
-//! assert_eq!(sent[0].status, 200);
-//! # Ok::<(), Error>(())
-//! ```
 
 use super::{
     CallResourceHandler, CallResourceRequest, CallResourceResponse, CallResourceResponseSender,
@@ -28,20 +10,65 @@ use super::{
 
 type Route = Box<dyn Fn(&CallResourceRequest) -> Result<CallResourceResponse, Error>>;
 
-/// Resource handlers by method and path (without the query string).
+/// Resource handlers by method and path (without the query string): a
+/// [`CallResourceHandler`] for plugins whose resources answer in one
+/// message each, without writing the dispatch by hand.
+///
+/// # Examples
+///
+/// Route handlers receive the request, plugin context included:
+///
+/// ```
+/// use std::rc::Rc;
+/// use grafana_wasm_sdk::backend::*;
+///
+/// let router = ResourceRouter::new().get("whoami", |req| {
+///     let login = req.plugin_context.user.as_ref().map_or("anonymous", |u| u.login.as_str());
+///     Ok(CallResourceResponse::text(200, login))
+/// });
+///
+/// let req = CallResourceRequest {
+///     method: "GET".into(),
+///     path: "/whoami".into(),
+///     plugin_context: PluginContext {
+///         user: Some(User { login: "alice".into(), ..User::default() }),
+///         ..PluginContext::default()
+///     },
+///     ..CallResourceRequest::default()
+/// };
+/// assert_eq!(router.answer(&req)?.body, b"alice");
+///
+/// // Serve it:
+/// let opts = ServeOpts { call_resource_handler: Some(Rc::new(router)), ..ServeOpts::default() };
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Default)]
 pub struct ResourceRouter {
     routes: Vec<(String, String, Route)>,
 }
 
 impl ResourceRouter {
-    /// A router without routes.
+    /// A router without routes: every path answers 404 until routes are
+    /// added.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Routes `method` on `path` (leading and trailing slashes ignored) to
-    /// `handler`; the request carries the plugin context.
+    /// `handler`; the request carries the plugin context. The first route
+    /// matching a request answers it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grafana_wasm_sdk::backend::*;
+    ///
+    /// let router = ResourceRouter::new()
+    ///     .route("DELETE", "cache", |_| Ok(CallResourceResponse::text(204, "")));
+    /// let req = CallResourceRequest { method: "DELETE".into(), path: "cache".into(), ..CallResourceRequest::default() };
+    /// assert_eq!(router.answer(&req)?.status, 204);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn route(
         mut self,
         method: &str,
@@ -56,7 +83,28 @@ impl ResourceRouter {
         self
     }
 
-    /// [`ResourceRouter::route`] for GET.
+    /// [`ResourceRouter::route`] for GET, the method of most resources
+    /// (option lists for query editors, ...).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grafana_wasm_sdk::backend::*;
+    ///
+    /// let router = ResourceRouter::new()
+    ///     .get("scenarios", |_req| Ok(CallResourceResponse::json(200, &serde_json::json!(["walk", "csv"]))))
+    ///     .post("echo", |req| Ok(CallResourceResponse::text(200, String::from_utf8_lossy(&req.body))));
+    ///
+    /// let mut sent: Vec<CallResourceResponse> = Vec::new();
+    /// let req = CallResourceRequest {
+    ///     path: "scenarios".into(),
+    ///     method: "GET".into(),
+    ///     ..CallResourceRequest::default()
+    /// };
+    /// router.call_resource(req, &mut sent)?;
+    /// assert_eq!(sent[0].status, 200);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn get(
         self,
         path: &str,
@@ -65,7 +113,8 @@ impl ResourceRouter {
         self.route("GET", path, handler)
     }
 
-    /// [`ResourceRouter::route`] for POST.
+    /// [`ResourceRouter::route`] for POST, for resources taking a body; see
+    /// the example of [`ResourceRouter::get`].
     pub fn post(
         self,
         path: &str,
@@ -74,10 +123,29 @@ impl ResourceRouter {
         self.route("POST", path, handler)
     }
 
-    /// The answer of the route matching `req`, or a 404/405 answer.
+    /// The answer of the route matching `req`, or a 404/405 answer with a
+    /// JSON `message`: what [`CallResourceHandler::call_resource`] sends,
+    /// and a direct way to test the routes.
     ///
     /// # Errors
     /// The handler's error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grafana_wasm_sdk::backend::*;
+    ///
+    /// let router = ResourceRouter::new().get("items", |_| Ok(CallResourceResponse::text(200, "[]")));
+    /// let get = |method: &str, path: &str| CallResourceRequest {
+    ///     method: method.into(),
+    ///     path: path.into(),
+    ///     ..CallResourceRequest::default()
+    /// };
+    /// assert_eq!(router.answer(&get("GET", "items?limit=5"))?.status, 200);
+    /// assert_eq!(router.answer(&get("POST", "items"))?.status, 405);
+    /// assert_eq!(router.answer(&get("GET", "other"))?.status, 404);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn answer(&self, req: &CallResourceRequest) -> Result<CallResourceResponse, Error> {
         let path = normalize(req.path.split('?').next().unwrap_or_default());
         let mut path_known = false;

@@ -4,14 +4,55 @@
 
 use std::cell::Cell;
 use std::rc::Rc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
-use super::context::time_from_ms;
 use super::*;
 use crate::bindings::grafana::plugin::types as wit;
+use crate::data::time_from_unix_millis;
 
 /// The handlers a plugin implements; `None` where it has none, and Grafana
-/// then gets the answer of a Go SDK plugin without that handler.
+/// then gets the answer of a Go SDK plugin without that handler (Go:
+/// `backend.ServeOpts`). Pass it to [`crate::export_plugin!`].
+///
+/// One type usually implements several handler traits; share it between
+/// the slots with `Rc` clones.
+///
+/// # Examples
+///
+/// ```
+/// use std::rc::Rc;
+/// use grafana_wasm_sdk::backend::*;
+///
+/// struct Plugin;
+///
+/// impl QueryDataHandler for Plugin {
+///     fn query_data(&self, _: QueryDataRequest) -> Result<QueryDataResponse, Error> {
+///         Ok(QueryDataResponse::new())
+///     }
+/// }
+///
+/// impl CheckHealthHandler for Plugin {
+///     fn check_health(&self, _: CheckHealthRequest) -> Result<CheckHealthResult, Error> {
+///         Ok(CheckHealthResult::ok("ok"))
+///     }
+/// }
+///
+/// fn serve_opts() -> ServeOpts {
+///     let plugin = Rc::new(Plugin);
+///     ServeOpts {
+///         query_data_handler: Some(plugin.clone()),
+///         check_health_handler: Some(plugin),
+///         // Refuse to start (or to replace the running version) without
+///         // what the plugin needs.
+///         self_check: Some(Rc::new(|| Ok(()))),
+///         ..ServeOpts::default()
+///     }
+/// }
+///
+/// let opts = serve_opts();
+/// assert!(opts.call_resource_handler.is_none());
+/// assert!((opts.self_check.unwrap())().is_ok());
+/// ```
 #[derive(Default, Clone)]
 pub struct ServeOpts {
     /// Answers queries. Required for a datasource.
@@ -111,7 +152,7 @@ fn plugin_context(ctx: wit::PluginContext) -> PluginContext {
         app_instance_settings: ctx.app_instance_settings.map(|s| AppInstanceSettings {
             json_data: s.json_data,
             decrypted_secure_json_data: string_map(s.decrypted_secure_json_data),
-            updated: time_from_ms(s.last_updated_ms),
+            updated: time_from_unix_millis(s.last_updated_ms),
             api_version: s.api_version,
         }),
         data_source_instance_settings: ctx.data_source_instance_settings.map(|s| {
@@ -126,7 +167,7 @@ fn plugin_context(ctx: wit::PluginContext) -> PluginContext {
                 basic_auth_user: s.basic_auth_user,
                 json_data: s.json_data,
                 decrypted_secure_json_data: string_map(s.decrypted_secure_json_data),
-                updated: time_from_ms(s.last_updated_ms),
+                updated: time_from_unix_millis(s.last_updated_ms),
                 api_version: s.api_version,
             }
         }),
@@ -146,8 +187,8 @@ fn data_query(q: wit::DataQuery) -> DataQuery {
         max_data_points: q.max_data_points,
         interval: Duration::from_millis(q.interval_ms.max(0).unsigned_abs()),
         time_range: TimeRange {
-            from: time_from_ms(q.time_range.from_ms),
-            to: time_from_ms(q.time_range.to_ms),
+            from: time_from_unix_millis(q.time_range.from_ms),
+            to: time_from_unix_millis(q.time_range.to_ms),
         },
         json: q.json,
     }
@@ -335,6 +376,17 @@ impl StreamPacketSender for HostPacketSender {
         crate::bindings::grafana::plugin::stream_sender::send(&data).map_err(send_error)
     }
 
+    fn send_frame(
+        &mut self,
+        frame: crate::data::Frame,
+        parts: crate::data::FrameInclude,
+    ) -> Result<(), Error> {
+        let frame =
+            crate::bindings::grafana::plugin::frames::FrameData::Columnar(frame.into_wit()?);
+        crate::bindings::grafana::plugin::stream_sender::send_frame(&frame, parts.into())
+            .map_err(send_error)
+    }
+
     fn wait(&mut self, duration: Duration) -> Result<(), Error> {
         let millis = u32::try_from(duration.as_millis()).unwrap_or(u32::MAX);
         crate::bindings::grafana::plugin::stream_sender::wait(millis).map_err(send_error)
@@ -489,14 +541,6 @@ pub fn convert_objects(
             })
             .collect(),
     })
-}
-
-/// Nanoseconds since the epoch, saturating.
-pub(crate) fn unix_nanos(t: std::time::SystemTime) -> i64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
-        Err(e) => i64::try_from(e.duration().as_nanos()).map_or(i64::MIN, |n| -n),
-    }
 }
 
 /// Implements the WIT export traits for `$ty` by dispatching to the

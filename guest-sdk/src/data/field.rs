@@ -6,16 +6,29 @@ use std::time::SystemTime;
 use serde_json::Value;
 
 use super::meta::FieldConfig;
+use super::time::unix_nanos;
 use crate::backend::Error;
-use crate::backend::serve::unix_nanos;
 use crate::bindings::grafana::plugin::frames as wit;
 
 /// An index into the names of an enum field (`FieldConfig::enum_names`),
-/// like the Go SDK's `EnumItemIndex`.
+/// like the Go SDK's `EnumItemIndex`: enum fields store small indexes and
+/// Grafana shows the configured names, which keeps repeated states cheap.
+///
+/// # Examples
+///
+/// ```
+/// use grafana_wasm_sdk::data::{EnumItemIndex, Field, FieldConfig};
+///
+/// let state = Field::new("state", vec![EnumItemIndex(0), EnumItemIndex(1)])
+///     .with_config(FieldConfig::enum_names(["ok", "alerting"]));
+/// assert!(state.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EnumItemIndex(pub u16);
 
-/// Adds one value to a field of the matching type (see [`Field::append`]).
+/// Adds one value to a field of the matching type (see [`Field::append`]):
+/// implemented for every value type a field holds, so that rows can be
+/// appended one at a time with a type check instead of a panic.
 pub trait Appendable {
     /// Pushes `self` onto `values`; gives it back if the types differ.
     ///
@@ -29,7 +42,19 @@ pub trait Appendable {
 macro_rules! field_values {
     ($( $plain:ident, $nullable:ident, $t:ty, $to_plain:expr, $to_nullable:expr; )*) => {
         /// The values of a field: one variant per Grafana field type, plain
-        /// or nullable (`Option`).
+        /// or nullable (`Option`). Built from a `Vec` with `From`, so
+        /// [`Field::new`] takes vectors directly; match on it to read a
+        /// field's values back, e.g. in tests.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use grafana_wasm_sdk::data::FieldValues;
+        ///
+        /// let values = FieldValues::from(vec![Some(1.5), None]);
+        /// assert_eq!(values, FieldValues::NullableFloat64(vec![Some(1.5), None]));
+        /// assert_eq!((values.len(), values.type_name()), (2, "Option<f64>"));
+        /// ```
         #[derive(Debug, Clone, PartialEq)]
         pub enum FieldValues {
             $(
@@ -76,7 +101,8 @@ macro_rules! field_values {
                 }
             }
 
-            /// Name of the Go SDK type these values correspond to.
+            /// Name of the Rust type of one value (`f64`, `Option<String>`,
+            /// ...), for error messages.
             pub fn type_name(&self) -> &'static str {
                 match self {
                     $( FieldValues::$plain(_) => stringify!($t), FieldValues::$nullable(_) => concat!("Option<", stringify!($t), ">"), )*
@@ -193,7 +219,21 @@ fn var_bytes<'a>(values: impl ExactSizeIterator<Item = Option<&'a [u8]>> + Clone
     wit::VarBytes { offsets, data }
 }
 
-/// A named, typed column with labels and display config.
+/// A named, typed column with labels and display config (Go:
+/// `data.Field`). Labels carry a series' dimensions; the config how Grafana
+/// displays it.
+///
+/// # Examples
+///
+/// ```
+/// use grafana_wasm_sdk::data::{Field, FieldConfig};
+///
+/// let field = Field::new("latency", vec![Some(12.5), None])
+///     .with_labels([("service", "api")])
+///     .with_config(FieldConfig { unit: Some("ms".into()), ..FieldConfig::default() });
+/// assert_eq!(field.len(), 2);
+/// assert_eq!(field.labels["service"], "api");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {
     /// Field name.
@@ -211,6 +251,17 @@ impl Field {
     /// (numbers, `bool`, `String`/`&str`, `SystemTime`,
     /// `serde_json::Value`, [`EnumItemIndex`]), or of `Option`s of it for a
     /// nullable field.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::UNIX_EPOCH;
+    /// use grafana_wasm_sdk::data::{Field, FieldValues};
+    ///
+    /// assert!(matches!(Field::new("t", vec![UNIX_EPOCH]).values, FieldValues::Time(_)));
+    /// assert!(matches!(Field::new("s", vec!["a"]).values, FieldValues::String(_)));
+    /// assert!(matches!(Field::new("n", vec![None::<i64>]).values, FieldValues::NullableInt64(_)));
+    /// ```
     pub fn new(name: impl Into<String>, values: impl Into<FieldValues>) -> Self {
         Self {
             name: name.into(),
@@ -220,7 +271,17 @@ impl Field {
         }
     }
 
-    /// Sets labels.
+    /// Sets labels (replacing any): the dimensions that tell this series
+    /// apart from others of the same name, like Prometheus labels.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grafana_wasm_sdk::data::Field;
+    ///
+    /// let field = Field::new("cpu", vec![0.5]).with_labels([("host", "a"), ("dc", "eu")]);
+    /// assert_eq!(field.labels.len(), 2);
+    /// ```
     pub fn with_labels<K: Into<String>, V: Into<String>>(
         mut self,
         labels: impl IntoIterator<Item = (K, V)>,
@@ -232,17 +293,42 @@ impl Field {
         self
     }
 
-    /// Sets the display configuration.
+    /// Sets the display configuration (replacing any): unit, display name,
+    /// thresholds, enum names, ... as the datasource knows them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grafana_wasm_sdk::data::{Field, FieldConfig};
+    ///
+    /// let config = FieldConfig { unit: Some("bytes".into()), ..FieldConfig::default() };
+    /// let field = Field::new("size", vec![1_u64]).with_config(config);
+    /// assert_eq!(field.config.unwrap().unit.as_deref(), Some("bytes"));
+    /// ```
     pub fn with_config(mut self, config: FieldConfig) -> Self {
         self.config = Some(config);
         self
     }
 
     /// Appends one value of the field's type (a `T` or, for nullable
-    /// fields, an `Option<T>`).
+    /// fields, an `Option<T>`): for building a field row by row, as rows
+    /// arrive from a database or API.
     ///
     /// # Errors
     /// When the value's type differs from the field's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grafana_wasm_sdk::data::Field;
+    ///
+    /// let mut field = Field::new("v", Vec::<Option<f64>>::new());
+    /// field.append(1.0)?;
+    /// field.append(None::<f64>)?;
+    /// assert_eq!(field.len(), 2);
+    /// assert!(field.append("text").is_err());
+    /// # Ok::<(), grafana_wasm_sdk::backend::Error>(())
+    /// ```
     pub fn append<A: Appendable>(&mut self, value: A) -> Result<(), Error> {
         value.append_to(&mut self.values).map_err(|_| {
             Error::plugin(format!(
@@ -254,7 +340,7 @@ impl Field {
         })
     }
 
-    /// Number of values.
+    /// Number of values: the rows this field contributes to its frame.
     pub fn len(&self) -> usize {
         self.values.len()
     }
@@ -265,10 +351,21 @@ impl Field {
     }
 
     /// Checks what the types cannot: enum values must name an entry of the
-    /// configured enum names, when names are configured.
+    /// configured enum names, when names are configured. Grafana would show
+    /// an out-of-range value as blank; this names it instead.
     ///
     /// # Errors
     /// Names the first value out of range.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grafana_wasm_sdk::data::{EnumItemIndex, Field, FieldConfig};
+    ///
+    /// let field = Field::new("e", vec![EnumItemIndex(2)])
+    ///     .with_config(FieldConfig::enum_names(["a", "b"]));
+    /// assert!(field.validate().is_err());
+    /// ```
     pub fn validate(&self) -> Result<(), Error> {
         let Some(names) = self.config.as_ref().and_then(FieldConfig::enum_text) else {
             return Ok(());

@@ -6,7 +6,27 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Metadata of a frame: how to interpret it and what produced it.
+/// Metadata of a frame: how to interpret it and what produced it (Go:
+/// `data.FrameMeta`). Grafana shows the executed query, notices and stats
+/// in the query inspector, and reads the type to pick a shape.
+///
+/// # Examples
+///
+/// ```
+/// use grafana_wasm_sdk::data::{FRAME_TYPE_TIMESERIES_MULTI, FrameMeta, Notice, Severity};
+///
+/// let meta = FrameMeta {
+///     frame_type: Some(FRAME_TYPE_TIMESERIES_MULTI.into()),
+///     type_version: [0, 1],
+///     executed_query_string: Some("rate(http_requests_total[5m])".into()),
+///     notices: vec![Notice::new(Severity::Warning, "results truncated to 1000 series")],
+///     ..FrameMeta::default()
+/// };
+/// let json = serde_json::to_value(&meta)?;
+/// assert_eq!(json["type"], "timeseries-multi");
+/// assert_eq!(json["notices"][0]["severity"], "warning");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FrameMeta {
@@ -50,7 +70,21 @@ pub struct FrameMeta {
     pub unique_row_id_fields: Vec<usize>,
 }
 
-/// One query statistic: a display config and a value.
+/// One query statistic: a display config and a value, shown in the query
+/// inspector's Stats tab (rows scanned, bytes read, ...).
+///
+/// # Examples
+///
+/// ```
+/// use grafana_wasm_sdk::data::{FieldConfig, QueryStat};
+///
+/// let stat = QueryStat {
+///     config: FieldConfig { display_name: Some("Rows scanned".into()), ..FieldConfig::default() },
+///     value: 1200.0,
+/// };
+/// assert_eq!(serde_json::to_value(&stat)?["displayName"], "Rows scanned");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct QueryStat {
     /// How to show the value (`displayName`, `unit`, ...).
@@ -60,7 +94,7 @@ pub struct QueryStat {
     pub value: f64,
 }
 
-/// How serious a notice is.
+/// How serious a notice is; Grafana styles the notice accordingly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -72,7 +106,20 @@ pub enum Severity {
     Error,
 }
 
-/// A message shown with the data.
+/// A message shown with the data, for what the user should know but is
+/// not an error: truncated results, deprecated query syntax, ...
+///
+/// # Examples
+///
+/// ```
+/// use grafana_wasm_sdk::data::{Notice, Severity};
+///
+/// let notice = Notice {
+///     link: Some("https://example.com/limits".into()),
+///     ..Notice::new(Severity::Info, "sampled data")
+/// };
+/// assert_eq!(notice.text, "sampled data");
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notice {
     /// How serious it is.
@@ -87,7 +134,27 @@ pub struct Notice {
     pub inspect: Option<String>,
 }
 
-/// Display configuration of a field.
+/// Display configuration of a field (Go: `data.FieldConfig`): what the
+/// datasource knows about how to show its values, like the unit, which
+/// panels use unless the user overrides it.
+///
+/// # Examples
+///
+/// ```
+/// use grafana_wasm_sdk::data::FieldConfig;
+///
+/// let config = FieldConfig {
+///     display_name_from_ds: Some("Requests".into()),
+///     unit: Some("reqps".into()),
+///     decimals: Some(1),
+///     ..FieldConfig::default()
+/// };
+/// assert_eq!(
+///     serde_json::to_string(&config)?,
+///     r#"{"displayNameFromDS":"Requests","unit":"reqps","decimals":1}"#
+/// );
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FieldConfig {
@@ -147,7 +214,8 @@ pub struct FieldConfig {
     pub custom: Option<Value>,
 }
 
-/// Type-specific field configuration.
+/// Type-specific field configuration; today the names of enum values
+/// (see [`FieldConfig::enum_names`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FieldTypeConfig {
     /// The names of an enum field's values.
@@ -156,7 +224,8 @@ pub struct FieldTypeConfig {
 }
 
 /// Names (and optional colors, icons, descriptions) of enum values, indexed
-/// by the field's values.
+/// by the field's values. Usually built with [`FieldConfig::enum_names`];
+/// set the optional lists directly for colors or icons.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EnumFieldConfig {
     /// Name of each value.
@@ -173,7 +242,17 @@ pub struct EnumFieldConfig {
 }
 
 impl FieldConfig {
-    /// A config naming the values of an enum field.
+    /// A config naming the values of an enum field: value `i` of the field
+    /// shows as `names[i]`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grafana_wasm_sdk::data::FieldConfig;
+    ///
+    /// let config = FieldConfig::enum_names(["ok", "degraded", "down"]);
+    /// assert_eq!(config.enum_text().map(<[String]>::len), Some(3));
+    /// ```
     pub fn enum_names<S: Into<String>>(names: impl IntoIterator<Item = S>) -> Self {
         Self {
             type_config: Some(FieldTypeConfig {
@@ -186,12 +265,34 @@ impl FieldConfig {
         }
     }
 
-    /// The enum value names, if configured.
+    /// The enum value names, if configured: what [`crate::data::Field::validate`]
+    /// checks enum values against.
     pub fn enum_text(&self) -> Option<&[String]> {
         self.type_config
             .as_ref()?
             .enum_config
             .as_ref()
             .map(|e| e.text.as_slice())
+    }
+}
+
+impl Notice {
+    /// A notice of `severity` saying `text`, without link or inspector tab.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grafana_wasm_sdk::data::{Notice, Severity};
+    ///
+    /// let notice = Notice::new(Severity::Warning, "partial data");
+    /// assert_eq!((notice.severity, notice.link), (Severity::Warning, None));
+    /// ```
+    pub fn new(severity: Severity, text: impl Into<String>) -> Self {
+        Self {
+            severity,
+            text: text.into(),
+            link: None,
+            inspect: None,
+        }
     }
 }

@@ -12,21 +12,85 @@
 //! assert_eq!(frame.rows(), 3);
 //! ```
 //!
+//! For time series, [`Frame::time_series`] and [`Frame::wide_time_series`]
+//! build frames in the shapes of Grafana's data plane contract, and
+//! [`times_ending_at`], [`unix_millis`] and friends produce and convert
+//! their timestamps.
+//!
 //! Frames leave the guest as columnar buffers in Arrow's layout; the host
 //! encodes them as Grafana expects.
 
 mod field;
 mod meta;
+mod time;
+mod timeseries;
 
 pub use field::{Appendable, EnumItemIndex, Field, FieldValues};
 pub use meta::{
     EnumFieldConfig, FieldConfig, FieldTypeConfig, FrameMeta, Notice, QueryStat, Severity,
 };
+pub use time::{time_from_unix_millis, time_from_unix_nanos, unix_millis, unix_nanos};
+pub use timeseries::{
+    FRAME_TYPE_TIMESERIES_LONG, FRAME_TYPE_TIMESERIES_MULTI, FRAME_TYPE_TIMESERIES_WIDE,
+    TIME_FIELD_NAME, VALUE_FIELD_NAME, times_ending_at,
+};
 
 use crate::backend::Error;
 use crate::bindings::grafana::plugin::frames as wit;
 
-/// A table of fields, with a name and metadata.
+/// Which parts of a frame a JSON encoding carries (Go: `data.FrameInclude`).
+/// A live stream sends the schema once, then data only, so that each
+/// packet stays small.
+///
+/// # Examples
+///
+/// ```
+/// use grafana_wasm_sdk::data::FrameInclude;
+///
+/// let mut parts = FrameInclude::All;
+/// // ... send the first frame of a stream with `parts`, then:
+/// parts = FrameInclude::DataOnly;
+/// assert_ne!(parts, FrameInclude::All);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FrameInclude {
+    /// Schema and data.
+    #[default]
+    All,
+    /// Only the values.
+    DataOnly,
+    /// Only the schema (names, types, labels, config, meta).
+    SchemaOnly,
+}
+
+impl From<FrameInclude> for wit::FrameInclude {
+    fn from(parts: FrameInclude) -> Self {
+        match parts {
+            FrameInclude::All => Self::All,
+            FrameInclude::DataOnly => Self::DataOnly,
+            FrameInclude::SchemaOnly => Self::SchemaOnly,
+        }
+    }
+}
+
+/// A table of fields, with a name and metadata: the unit of data Grafana
+/// panels, Explore and alerting consume (Go: `data.Frame`).
+///
+/// # Examples
+///
+/// ```
+/// use grafana_wasm_sdk::data::{Field, Frame, FrameMeta};
+///
+/// let frame = Frame::new("hosts")
+///     .with_field(Field::new("host", vec!["a", "b"]))
+///     .with_field(Field::new("up", vec![true, false]))
+///     .with_meta(FrameMeta {
+///         executed_query_string: Some("SELECT host, up FROM hosts".into()),
+///         ..FrameMeta::default()
+///     });
+/// assert_eq!(frame.rows(), 2);
+/// assert!(frame.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Frame {
     /// Frame name.
@@ -41,7 +105,16 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// An empty frame named `name`.
+    /// An empty frame named `name`, to add fields to with
+    /// [`Frame::with_field`]. An empty frame is also Grafana's "no data"
+    /// answer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let frame = grafana_wasm_sdk::data::Frame::new("empty");
+    /// assert_eq!((frame.name.as_str(), frame.rows()), ("empty", 0));
+    /// ```
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
@@ -49,28 +122,71 @@ impl Frame {
         }
     }
 
-    /// Adds a field.
+    /// Adds a field after the existing ones, so frames read top to bottom
+    /// as builder chains.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grafana_wasm_sdk::data::{Field, Frame};
+    ///
+    /// let frame = Frame::new("f").with_field(Field::new("n", vec![1_i64, 2]));
+    /// assert_eq!(frame.fields[0].name, "n");
+    /// ```
     pub fn with_field(mut self, field: Field) -> Self {
         self.fields.push(field);
         self
     }
 
-    /// Sets the metadata.
+    /// Sets the metadata (replacing any), which tells Grafana how to read
+    /// the frame and what produced it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grafana_wasm_sdk::data::{Frame, FrameMeta};
+    ///
+    /// let meta = FrameMeta { preferred_visualisation_type: Some("table".into()), ..FrameMeta::default() };
+    /// let frame = Frame::new("f").with_meta(meta.clone());
+    /// assert_eq!(frame.meta, Some(meta));
+    /// ```
     pub fn with_meta(mut self, meta: FrameMeta) -> Self {
         self.meta = Some(meta);
         self
     }
 
-    /// Rows: the length of the first field (0 without fields).
+    /// Rows: the length of the first field (0 without fields). Fields of
+    /// other lengths make the frame invalid, see [`Frame::validate`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grafana_wasm_sdk::data::{Field, Frame};
+    ///
+    /// assert_eq!(Frame::new("f").with_field(Field::new("v", vec![1.0, 2.0])).rows(), 2);
+    /// ```
     pub fn rows(&self) -> usize {
         self.fields.first().map_or(0, Field::len)
     }
 
     /// Checks the frame before it leaves the guest: equal field lengths and
-    /// enum values within their configured names.
+    /// enum values within their configured names. The SDK runs it on every
+    /// returned frame; call it in tests to catch mistakes early.
     ///
     /// # Errors
     /// Names the field at fault.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use grafana_wasm_sdk::data::{Field, Frame};
+    ///
+    /// let ragged = Frame::new("f")
+    ///     .with_field(Field::new("a", vec![1_i32, 2]))
+    ///     .with_field(Field::new("b", vec![1_i32]));
+    /// let err = ragged.validate().unwrap_err();
+    /// assert!(err.message.contains(r#"field "b" has 1 rows, expected 2"#));
+    /// ```
     pub fn validate(&self) -> Result<(), Error> {
         let rows = self.rows();
         for field in &self.fields {
@@ -109,7 +225,31 @@ impl Frame {
 }
 
 /// Something that can be turned into frames, like the Go SDK's
-/// `data.Framer`: implement it for your query results.
+/// `data.Framer`: implement it for your query results so that handlers
+/// turn them into responses with [`DataResponse::from_framer`].
+///
+/// [`DataResponse::from_framer`]: crate::backend::DataResponse::from_framer
+///
+/// # Examples
+///
+/// ```
+/// use grafana_wasm_sdk::backend::{DataResponse, Error};
+/// use grafana_wasm_sdk::data::{Field, Frame, Framer};
+///
+/// struct Rows(Vec<(String, f64)>);
+///
+/// impl Framer for Rows {
+///     fn frames(self) -> Result<Vec<Frame>, Error> {
+///         let (names, values): (Vec<String>, Vec<f64>) = self.0.into_iter().unzip();
+///         Ok(vec![Frame::new("rows")
+///             .with_field(Field::new("name", names))
+///             .with_field(Field::new("value", values))])
+///     }
+/// }
+///
+/// let response = DataResponse::from_framer(Rows(vec![("a".into(), 1.0)]));
+/// assert_eq!(response.frames[0].rows(), 1);
+/// ```
 pub trait Framer {
     /// The frames.
     ///
