@@ -31,6 +31,10 @@ pub struct CallArgs {
     /// `uid`, `name`): JSON text, or `@file`.
     #[arg(long)]
     pub settings: Option<String>,
+    /// Call an app plugin: `--settings` are the app's (`jsonData`,
+    /// `secureJsonData`) and the context has no datasource.
+    #[arg(long)]
+    pub app: bool,
     /// Print the JSON Grafana returns (`/api/ds/query`) instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -86,7 +90,7 @@ pub fn run(args: CallArgs) -> ExitCode {
 }
 
 async fn call(args: CallArgs) -> anyhow::Result<()> {
-    let ctx = plugin_context(args.settings.as_deref())?;
+    let ctx = plugin_context(args.settings.as_deref(), args.app)?;
     let output = if args.json {
         Output::Json
     } else {
@@ -111,9 +115,9 @@ async fn call(args: CallArgs) -> anyhow::Result<()> {
     answered
 }
 
-/// A plugin context for a datasource with `settings` (none: empty
-/// settings with uid `call`).
-fn plugin_context(settings: Option<&str>) -> anyhow::Result<pb::PluginContext> {
+/// A plugin context for a datasource (or an app) with `settings` (none:
+/// empty settings, datasource uid `call`).
+fn plugin_context(settings: Option<&str>, app: bool) -> anyhow::Result<pb::PluginContext> {
     let json: Value = match settings {
         None => Value::Object(Default::default()),
         Some(text) => {
@@ -148,9 +152,22 @@ fn plugin_context(settings: Option<&str>) -> anyhow::Result<pb::PluginContext> {
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_millis() as i64;
+    let json_data = json
+        .get("jsonData")
+        .map_or_else(|| b"{}".to_vec(), |data| data.to_string().into_bytes());
+    if app {
+        let mut ctx = drive::admin_context("grafana-wasm-call", None);
+        ctx.app_instance_settings = Some(pb::AppInstanceSettings {
+            json_data,
+            decrypted_secure_json_data: secure,
+            last_updated_ms: now_ms,
+            ..Default::default()
+        });
+        return Ok(ctx);
+    }
     Ok(drive::admin_context(
         "grafana-wasm-call",
-        pb::DataSourceInstanceSettings {
+        Some(pb::DataSourceInstanceSettings {
             id: 1,
             uid: json["uid"].as_str().unwrap_or("call").to_owned(),
             name: json["name"].as_str().unwrap_or("call").to_owned(),
@@ -159,12 +176,10 @@ fn plugin_context(settings: Option<&str>) -> anyhow::Result<pb::PluginContext> {
             database: text("database"),
             basic_auth_enabled: json["basicAuth"].as_bool().unwrap_or(false),
             basic_auth_user: text("basicAuthUser"),
-            json_data: json
-                .get("jsonData")
-                .map_or_else(|| b"{}".to_vec(), |data| data.to_string().into_bytes()),
+            json_data,
             decrypted_secure_json_data: secure,
             last_updated_ms: now_ms,
             ..Default::default()
-        },
+        }),
     ))
 }

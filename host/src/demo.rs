@@ -29,13 +29,13 @@ pub fn run(args: DemoArgs) -> ExitCode {
 fn plugin_context() -> pb::PluginContext {
     drive::admin_context(
         "grafana-wasm-demo",
-        pb::DataSourceInstanceSettings {
+        Some(pb::DataSourceInstanceSettings {
             id: 1,
             uid: "demo-uid".into(),
             name: "Demo".into(),
             json_data: b"{}".to_vec(),
             ..Default::default()
-        },
+        }),
     )
 }
 

@@ -55,10 +55,10 @@ pub async fn launch(component: &std::path::Path) -> anyhow::Result<PluginProcess
 }
 
 /// The context of a call by Grafana's admin in org 1 for the datasource
-/// `settings`, as plugin `plugin_id`.
+/// `settings` (none for an app), as plugin `plugin_id`.
 pub fn admin_context(
     plugin_id: &str,
-    settings: pb::DataSourceInstanceSettings,
+    settings: Option<pb::DataSourceInstanceSettings>,
 ) -> pb::PluginContext {
     pb::PluginContext {
         org_id: 1,
@@ -68,7 +68,7 @@ pub fn admin_context(
             role: "Admin".into(),
             ..Default::default()
         }),
-        data_source_instance_settings: Some(settings),
+        data_source_instance_settings: settings,
         ..Default::default()
     }
 }

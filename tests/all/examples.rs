@@ -97,6 +97,124 @@ fn run(command: &mut Command) {
     );
 }
 
+/// `call` on `component` with `args`, as JSON.
+fn call_json(component: &str, args: &[&str]) -> serde_json::Value {
+    let out = cli_stdout(&[&["call", "--component", component, "--json"], args].concat());
+    serde_json::from_str(&out).unwrap_or_else(|err| panic!("{err}: {out}"))
+}
+
+#[test]
+fn the_testdata_example_answers_each_scenario_its_resource_and_stream() {
+    let health = cli_stdout(&["call", "--component", TESTDATA, "health"]);
+    assert!(health.contains("Data source is working"), "{health}");
+
+    let csv = serde_json::json!({
+        "scenarioId": "csv_content",
+        "csvContent": "time,host,up\n1000,a,true\n2000,b,\n"
+    })
+    .to_string();
+    let json = call_json(
+        TESTDATA,
+        &[
+            "query",
+            "--query",
+            r#"{"seriesCount":2,"seed":1}"#,
+            "--query",
+            &csv,
+            "--query",
+            r#"{"scenarioId":"table_static"}"#,
+            "--query",
+            r#"{"scenarioId":"nope"}"#,
+        ],
+    );
+    let results = &json["results"];
+    assert_eq!(results["A"]["frames"].as_array().unwrap().len(), 2);
+    let labels = &results["A"]["frames"][1]["schema"]["fields"][1]["labels"];
+    assert_eq!(labels["series"], "1");
+    let csv_fields = &results["B"]["frames"][0]["schema"]["fields"];
+    let types: Vec<&str> = (0..3)
+        .map(|i| csv_fields[i]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["time", "string", "boolean"]);
+    assert_eq!(
+        results["B"]["frames"][0]["data"]["values"][2],
+        serde_json::json!([true, null])
+    );
+    assert_eq!(results["C"]["frames"][0]["data"]["values"][1][2], "down");
+    assert_eq!(results["D"]["status"], 400);
+    assert!(results["D"]["error"].as_str().unwrap().contains("unknown scenario"));
+
+    let scenarios = cli_stdout(&["call", "--component", TESTDATA, "resource", "scenarios"]);
+    assert!(
+        scenarios.contains("status 200") && scenarios.contains(r#""id":"csv_content""#),
+        "{scenarios}"
+    );
+
+    // The live stream sends frame JSON: the schema with the first point,
+    // then data only.
+    let stream = cli_stdout(&[
+        "call",
+        "--component",
+        TESTDATA,
+        "stream",
+        "random-walk",
+        "--packets",
+        "2",
+    ]);
+    let packets: Vec<serde_json::Value> = stream
+        .lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(packets.len(), 2, "{stream}");
+    assert_eq!(packets[0]["schema"]["fields"][0]["type"], "time");
+    assert!(packets[1].get("schema").is_none() && packets[1]["data"]["values"].is_array());
+
+    let metrics = cli_stdout(&["call", "--component", TESTDATA, "metrics"]);
+    assert!(metrics.contains("testdata_stream_points_total"), "{metrics}");
+
+    assert_packages(
+        TESTDATA,
+        "testdata",
+        "grafana-wasm-testdata-datasource",
+        "gpx_testdata",
+    );
+}
+
+#[test]
+fn the_app_example_serves_resources_configured_by_the_app_settings() {
+    let settings = r#"{"jsonData":{"greeting":"Bonjour"},"secureJsonData":{"apiKey":"s3cret"}}"#;
+    let call = |args: &[&str]| {
+        cli_stdout(
+            &[
+                &["call", "--component", HELLO_APP, "--app", "--settings", settings],
+                args,
+            ]
+            .concat(),
+        )
+    };
+    let greeting = call(&["resource", "greet", "--method", "POST", "--body", r#"{"name":"Ada"}"#]);
+    assert!(greeting.contains("Bonjour, Ada!"), "{greeting}");
+    let shown = call(&["resource", "settings"]);
+    assert!(shown.contains(r#""secureSettings":["apiKey"]"#), "{shown}");
+    assert!(!shown.contains("s3cret"), "secrets never leave: {shown}");
+    let missing = call(&["resource", "nowhere"]);
+    assert!(missing.contains("status 404"), "{missing}");
+    let health = call(&["health"]);
+    assert!(health.contains("status: OK"), "{health}");
+    assert_packages(HELLO_APP, "hello-app", "grafana-wasm-hello-app", "gpx_hello_app");
+}
+
+#[test]
+fn the_http_json_example_packages_with_its_sandbox_configuration() {
+    assert_packages(
+        HTTP_JSON,
+        "http-json",
+        "grafana-wasm-httpjson-datasource",
+        "gpx_httpjson",
+    );
+}
+
 #[test]
 fn the_python_example_answers_through_the_same_contract() {
     let component = python_sine();

@@ -12,6 +12,8 @@ use std::process::Command;
 const GUESTS: &[(&str, &str, &str)] = &[
     ("RANDOM_WALK", "random-walk", "random_walk"),
     ("HTTP_JSON", "http-json", "http_json"),
+    ("TESTDATA", "testdata", "testdata"),
+    ("HELLO_APP", "hello-app", "hello_app"),
     ("DATA_ONLY", "data-only", "data_only"),
     ("FRAME_ECHO", "frame-echo", "frame_echo"),
     ("PROTOCOL", "protocol", "protocol"),

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use grafana_wasm_proto::pluginv2 as pb;
 
 use crate::frames;
-use crate::runtime::bindings::frames::{Frame, FrameData};
+use crate::runtime::bindings::frames::{self as wit_frames, Frame, FrameData};
 use crate::runtime::bindings::types as wit;
 
 /// Grafana's name for an error source.
@@ -63,6 +63,22 @@ pub fn frame(
             frames::to_json(&frame, include).map(String::into_bytes)
         }
     }
+}
+
+/// A frame sent on a live stream: Frame JSON with the parts `include` says.
+///
+/// # Errors
+/// When the frame is invalid.
+pub fn stream_frame(
+    data: FrameData,
+    include: wit_frames::FrameInclude,
+) -> Result<Vec<u8>, frames::FrameError> {
+    let include = match include {
+        wit_frames::FrameInclude::All => frames::Include::All,
+        wit_frames::FrameInclude::DataOnly => frames::Include::DataOnly,
+        wit_frames::FrameInclude::SchemaOnly => frames::Include::SchemaOnly,
+    };
+    frame(data, "", wit::FrameFormat::Json, include)
 }
 
 /// An error-only data response (query failed, or its frames were invalid).

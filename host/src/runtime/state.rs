@@ -204,6 +204,17 @@ impl stream_sender::Host for GuestState {
         send_to(self.outbox.stream.as_ref(), data, "stream").await
     }
 
+    /// Encodes the frame as Frame JSON here, as a query's frame would be.
+    async fn send_frame(
+        &mut self,
+        frame: frames::FrameData,
+        parts: frames::FrameInclude,
+    ) -> Result<(), SendError> {
+        let json = crate::convert::to_proto::stream_frame(frame, parts)
+            .map_err(|err| SendError::Invalid(format!("stream frame: {err}")))?;
+        send_to(self.outbox.stream.as_ref(), json, "stream").await
+    }
+
     /// Sleeps, ending early once the stream's reader is gone.
     async fn wait(&mut self, millis: u32) -> Result<(), SendError> {
         // An owned sender: the store's state must not be borrowed across
