@@ -40,7 +40,13 @@ pub fn run_to_exit(
     }
 }
 
-/// Launches this executable serving `component`, as Grafana does.
+/// How long a start may take before the wait is explained on stderr.
+const SLOW_START: Duration = Duration::from_millis(700);
+
+/// Launches this executable serving `component`, as Grafana does. A start
+/// that takes a while is compiling the component (the first time this
+/// build of it is used on this machine); that is said on stderr, with the
+/// time it took.
 ///
 /// # Errors
 /// When the component path or this executable cannot be found, or the
@@ -51,7 +57,22 @@ pub async fn launch(component: &std::path::Path) -> anyhow::Result<PluginProcess
         .with_context(|| format!("component {}", component.display()))?;
     let mut command = tokio::process::Command::new(exe);
     command.env(crate::cli::COMPONENT_ENV, &component);
-    PluginProcess::launch(command).await
+    let launching = PluginProcess::launch(command);
+    let mut launching = std::pin::pin!(launching);
+    if let Ok(launched) = tokio::time::timeout(SLOW_START, &mut launching).await {
+        return launched;
+    }
+    let started = std::time::Instant::now();
+    eprintln!(
+        "Compiling {} for this machine (first use of this build; later runs load it from the cache)...",
+        component.display()
+    );
+    let launched = launching.await;
+    eprintln!(
+        "... ready after {:.1} s",
+        (started.elapsed() + SLOW_START).as_secs_f64()
+    );
+    launched
 }
 
 /// The context of a call by Grafana's admin in org 1 for the datasource

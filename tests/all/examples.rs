@@ -142,7 +142,12 @@ fn the_testdata_example_answers_each_scenario_its_resource_and_stream() {
     );
     assert_eq!(results["C"]["frames"][0]["data"]["values"][1][2], "down");
     assert_eq!(results["D"]["status"], 400);
-    assert!(results["D"]["error"].as_str().unwrap().contains("unknown scenario"));
+    assert!(
+        results["D"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown scenario")
+    );
 
     let scenarios = cli_stdout(&["call", "--component", TESTDATA, "resource", "scenarios"]);
     assert!(
@@ -171,7 +176,10 @@ fn the_testdata_example_answers_each_scenario_its_resource_and_stream() {
     assert!(packets[1].get("schema").is_none() && packets[1]["data"]["values"].is_array());
 
     let metrics = cli_stdout(&["call", "--component", TESTDATA, "metrics"]);
-    assert!(metrics.contains("testdata_stream_points_total"), "{metrics}");
+    assert!(
+        metrics.contains("testdata_stream_points_total"),
+        "{metrics}"
+    );
 
     assert_packages(
         TESTDATA,
@@ -187,13 +195,27 @@ fn the_app_example_serves_resources_configured_by_the_app_settings() {
     let call = |args: &[&str]| {
         cli_stdout(
             &[
-                &["call", "--component", HELLO_APP, "--app", "--settings", settings],
+                &[
+                    "call",
+                    "--component",
+                    HELLO_APP,
+                    "--app",
+                    "--settings",
+                    settings,
+                ],
                 args,
             ]
             .concat(),
         )
     };
-    let greeting = call(&["resource", "greet", "--method", "POST", "--body", r#"{"name":"Ada"}"#]);
+    let greeting = call(&[
+        "resource",
+        "greet",
+        "--method",
+        "POST",
+        "--body",
+        r#"{"name":"Ada"}"#,
+    ]);
     assert!(greeting.contains("Bonjour, Ada!"), "{greeting}");
     let shown = call(&["resource", "settings"]);
     assert!(shown.contains(r#""secureSettings":["apiKey"]"#), "{shown}");
@@ -202,7 +224,12 @@ fn the_app_example_serves_resources_configured_by_the_app_settings() {
     assert!(missing.contains("status 404"), "{missing}");
     let health = call(&["health"]);
     assert!(health.contains("status: OK"), "{health}");
-    assert_packages(HELLO_APP, "hello-app", "grafana-wasm-hello-app", "gpx_hello_app");
+    assert_packages(
+        HELLO_APP,
+        "hello-app",
+        "grafana-wasm-hello-app",
+        "gpx_hello_app",
+    );
 }
 
 #[test]
