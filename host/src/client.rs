@@ -37,6 +37,9 @@ pub struct PluginProcess {
     channel: Channel,
     /// The handshake line the plugin printed.
     pub handshake: String,
+    /// How long the plugin took from being spawned to printing its
+    /// handshake line (what Grafana waits for before its first call).
+    pub startup: Duration,
     /// Where it listens: a Unix socket, or TCP when the handshake points at
     /// a host in standalone mode.
     pub address: Address,
@@ -60,6 +63,7 @@ impl PluginProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        let spawned = std::time::Instant::now();
         let mut child = command.spawn().context("starting the plugin process")?;
         let stderr = collect_lines(child.stderr.take());
         let stdout = child.stdout.take().context("plugin stdout")?;
@@ -68,6 +72,7 @@ impl PluginProcess {
             .await
             .context("timeout while waiting for plugin to start")?
             .context("reading the plugin's stdout")?;
+        let startup = spawned.elapsed();
         let Some(handshake) = line else {
             let status = child.wait().await?;
             bail!(
@@ -93,6 +98,7 @@ impl PluginProcess {
             child,
             channel,
             handshake,
+            startup,
             address,
             stderr,
             late_stdout,
