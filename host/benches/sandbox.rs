@@ -8,59 +8,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use grafana_wasm_host::runtime::Runtime;
-use grafana_wasm_host::runtime::bindings::handlers::diagnostics;
-use grafana_wasm_host::runtime::bindings::types::{
-    CheckHealthRequest, DataSourceInstanceSettings, PluginContext,
-};
-
-/// A health check for datasource `ds` at settings version `version`.
-fn request(version: i64) -> CheckHealthRequest {
-    CheckHealthRequest {
-        plugin_context: PluginContext {
-            org_id: 1,
-            plugin_id: "bench".into(),
-            plugin_version: String::new(),
-            user: None,
-            app_instance_settings: None,
-            data_source_instance_settings: Some(DataSourceInstanceSettings {
-                id: 1,
-                uid: "ds".into(),
-                name: "ds".into(),
-                url: String::new(),
-                user: String::new(),
-                database: String::new(),
-                basic_auth_enabled: false,
-                basic_auth_user: String::new(),
-                json_data: b"{}".to_vec(),
-                decrypted_secure_json_data: Vec::new(),
-                last_updated_ms: version,
-                api_version: String::new(),
-            }),
-            grafana_config: Vec::new(),
-            user_agent: String::new(),
-            api_version: String::new(),
-            namespace: String::new(),
-        },
-        headers: Vec::new(),
-    }
-}
-
-/// One call; `version` selects the settings version (and so the instance).
-async fn call(runtime: &Runtime, version: i64) -> Duration {
-    let mut req = request(version);
-    let started = Instant::now();
-    let scope = runtime.scope("CheckHealth", &mut req.plugin_context, None);
-    runtime
-        .unary::<diagnostics::GuestIndices, _>(scope, |guest, store| {
-            Box::pin(async move { guest.call_check_health(store, &req).await })
-        })
-        .await
-        .expect("health check");
-    started.elapsed()
-}
+use common::health_call as call;
 
 fn percentiles(mut samples: Vec<Duration>) -> String {
     samples.sort();

@@ -29,6 +29,13 @@ use crate::standalone;
 /// kills the process 2 s after asking.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
 
+/// Streams Grafana may cancel before the server has picked them up, at
+/// once, before the connection is closed as an attack (h2 allows 20, its
+/// defence against "rapid reset" floods). Grafana is the only peer, on a
+/// private socket, and a dashboard closing many live panels cancels that
+/// many streams at once: losing the connection would fail every call.
+const PENDING_RESET_STREAMS: usize = 10_000;
+
 /// Where and what to serve.
 #[derive(Debug)]
 pub struct ServeConfig {
@@ -153,6 +160,7 @@ where
     IE: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let server = Server::builder()
+        .http2_max_pending_accept_reset_streams(Some(PENDING_RESET_STREAMS))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
     let mut server = std::pin::pin!(server);

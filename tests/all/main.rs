@@ -2,10 +2,12 @@
 //! Grafana launches a backend plugin, serving real components built from
 //! `example-plugins/` and `tests/guests/`.
 
+mod bad_input;
 mod broken;
 mod call;
 mod examples;
 mod families;
+mod faults;
 mod go_plugin;
 mod handshake;
 mod instances;
@@ -16,6 +18,7 @@ mod protocol;
 mod rpc;
 mod sandbox;
 mod scaffold;
+mod soak;
 mod standalone;
 mod support;
 mod swap;

@@ -243,3 +243,19 @@ pub fn go_platform() -> (&'static str, &'static str) {
         other => panic!("add the Go names of {other:?}"),
     }
 }
+
+/// Asserts that within 2 s no guest call is running any more (the scrape's
+/// own call has ended when its text is built): no guest work outlives its
+/// caller.
+pub async fn assert_no_calls_in_flight(plugin: &PluginProcess) {
+    let mut running = f64::NAN;
+    for _ in 0..100 {
+        let text = scrape_metrics(plugin).await;
+        running = metric_value(&text, "grafana_wasm_calls_in_flight", &[]).unwrap();
+        if running == 0.0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("{running} guest calls still running after their callers left");
+}

@@ -1,8 +1,16 @@
 //! Set-up shared by the benchmarks.
+// Each benchmark binary uses part of this module.
+#![allow(dead_code)]
 
 use std::path::Path;
 
+use std::time::{Duration, Instant};
+
 use grafana_wasm_host::metrics::Metrics;
+use grafana_wasm_host::runtime::bindings::handlers::diagnostics;
+use grafana_wasm_host::runtime::bindings::types::{
+    CheckHealthRequest, DataSourceInstanceSettings, PluginContext,
+};
 use grafana_wasm_host::runtime::{Runtime, RuntimeSettings};
 use grafana_wasm_host::sandbox::SandboxConfig;
 
@@ -22,4 +30,52 @@ pub fn runtime(component: &str) -> (tokio::runtime::Runtime, Runtime) {
         ))
         .unwrap();
     (tokio, runtime)
+}
+
+/// A health check for one datasource at settings version `version`: a new
+/// version makes the runtime drop the warm instance and instantiate anew.
+pub fn health_request(version: i64) -> CheckHealthRequest {
+    CheckHealthRequest {
+        plugin_context: PluginContext {
+            org_id: 1,
+            plugin_id: "bench".into(),
+            plugin_version: String::new(),
+            user: None,
+            app_instance_settings: None,
+            data_source_instance_settings: Some(DataSourceInstanceSettings {
+                id: 1,
+                uid: "ds".into(),
+                name: "ds".into(),
+                url: String::new(),
+                user: String::new(),
+                database: String::new(),
+                basic_auth_enabled: false,
+                basic_auth_user: String::new(),
+                json_data: b"{}".to_vec(),
+                decrypted_secure_json_data: Vec::new(),
+                last_updated_ms: version,
+                api_version: String::new(),
+            }),
+            grafana_config: Vec::new(),
+            user_agent: String::new(),
+            api_version: String::new(),
+            namespace: String::new(),
+        },
+        headers: Vec::new(),
+    }
+}
+
+/// One CheckHealth call through the runtime (admission, instance, guest);
+/// `version` selects the settings version, and so the instance.
+pub async fn health_call(runtime: &Runtime, version: i64) -> Duration {
+    let mut req = health_request(version);
+    let started = Instant::now();
+    let scope = runtime.scope("CheckHealth", &mut req.plugin_context, None);
+    runtime
+        .unary::<diagnostics::GuestIndices, _>(scope, |guest, store| {
+            Box::pin(async move { guest.call_check_health(store, &req).await })
+        })
+        .await
+        .expect("health check");
+    started.elapsed()
 }

@@ -147,15 +147,29 @@ impl SandboxConfig {
                 });
             }
         };
-        let mut table: toml::Table = toml::from_str(&text).map_err(|err| ConfigError::Invalid {
-            origin: path.display().to_string(),
+        Self::parse(&text, &path.display().to_string(), env)
+    }
+
+    /// Parses the text of a configuration file (`origin` names it in
+    /// errors) and applies the `GF_PLUGIN_<KEY>` overrides found by `env`.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`], naming `origin` or the variable and the
+    /// key at fault.
+    pub fn parse(
+        text: &str,
+        origin: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut table: toml::Table = toml::from_str(text).map_err(|err| ConfigError::Invalid {
+            origin: origin.to_owned(),
             message: err.message().to_owned(),
         })?;
         let overridden = apply_env_overrides(&mut table, env)?;
         let origin = if overridden.is_empty() {
-            path.display().to_string()
+            origin.to_owned()
         } else {
-            format!("{} with {}", path.display(), overridden.join(", "))
+            format!("{origin} with {}", overridden.join(", "))
         };
         let config = Self::deserialize(table.clone()).map_err(|err| ConfigError::Invalid {
             origin: origin.clone(),

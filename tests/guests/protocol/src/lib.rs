@@ -220,6 +220,19 @@ impl StreamHandler for Protocol {
     ) -> Result<(), Error> {
         match req.path.as_str() {
             "bad-json" => sender.send(b"not json".to_vec()),
+            // Three packets, then a trap: the packets must still arrive.
+            "trap-after" => {
+                for seq in 0..3 {
+                    sender.send(format!(r#"{{"seq":{seq}}}"#).into_bytes())?;
+                }
+                panic!("the stream guest trapped on purpose")
+            }
+            // One packet, then a loop that never looks at cancellation.
+            "busy" => {
+                sender.send(br#"{"busy":true}"#.to_vec())?;
+                #[allow(clippy::empty_loop)]
+                loop {}
+            }
             _ => {
                 while sender.wait(Duration::from_millis(50)).is_ok() {}
                 Ok(())
