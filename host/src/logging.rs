@@ -103,6 +103,28 @@ pub fn init(max_level: Level) {
     let _ = tracing_subscriber::registry()
         .with(HclogLayer.with_filter(filter))
         .try_init();
+    log_panics();
+}
+
+/// Logs panics as hclog error lines (with the message and where it
+/// happened) instead of Rust's plain-text report, which Grafana would show
+/// as an unparsed line. A panic is a bug, or a dependency failing on
+/// malformed input where the host catches it.
+fn log_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let mut fields = Map::new();
+        fields.insert("panic".into(), Value::String(message));
+        if let Some(location) = info.location() {
+            fields.insert("location".into(), Value::String(location.to_string()));
+        }
+        write(Level::Error, "panic", fields);
+    }));
 }
 
 /// Whether an entry at `level` would be written.

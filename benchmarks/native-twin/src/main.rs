@@ -11,8 +11,8 @@
 //! * Streams: `walk` sends 5 JSON packets 100 ms apart, then idles until
 //!   cancelled; publishing to `walk` echoes the data.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -76,12 +76,16 @@ impl RandomWalk {
         let values = (0..n).map(|i| i as f64 * 0.5);
         self.0.queries.fetch_add(1, Ordering::Relaxed);
         self.0.points.fetch_add(n as u64, Ordering::Relaxed);
-        let frame = [times.into_field("time"), values.into_field("value")].into_frame("random-walk");
+        let frame =
+            [times.into_field("time"), values.into_field("value")].into_frame("random-walk");
         let checked = frame.check().map_err(|source| QueryError::Frame {
             ref_id: query.ref_id.clone(),
             source,
         })?;
-        Ok(backend::DataResponse::new(query.ref_id.clone(), vec![checked]))
+        Ok(backend::DataResponse::new(
+            query.ref_id.clone(),
+            vec![checked],
+        ))
     }
 }
 
@@ -91,7 +95,10 @@ impl backend::DataService for RandomWalk {
     type QueryError = QueryError;
     type Stream = backend::BoxDataResponseStream<Self::QueryError>;
 
-    async fn query_data(&self, request: backend::QueryDataRequest<Self::Query, Self>) -> Self::Stream {
+    async fn query_data(
+        &self,
+        request: backend::QueryDataRequest<Self::Query, Self>,
+    ) -> Self::Stream {
         let answers: Vec<_> = request.queries.into_iter().map(|q| self.walk(q)).collect();
         Box::pin(futures_util::stream::iter(answers))
     }

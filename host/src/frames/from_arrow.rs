@@ -12,7 +12,7 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, ArrowPrimitiveType, RecordBatch};
 use arrow_ipc::reader::FileReader;
-use arrow_schema::{DataType, Field as ArrowField, TimeUnit};
+use arrow_schema::{DataType, Field as ArrowField, SchemaRef, TimeUnit};
 use serde_json::Value;
 
 use super::FrameError;
@@ -24,9 +24,7 @@ use crate::runtime::bindings::frames::{Field, Frame, Values, VarBytes};
 /// # Errors
 /// When the bytes are not an Arrow file, or hold a type Grafana cannot read.
 pub fn from_arrow(bytes: &[u8]) -> Result<Frame, FrameError> {
-    let reader = FileReader::try_new(Cursor::new(bytes), None)?;
-    let schema = reader.schema();
-    let batches = reader.collect::<Result<Vec<RecordBatch>, _>>()?;
+    let (schema, batches) = read_batches(bytes)?;
     let batch = arrow_select::concat::concat_batches(&schema, &batches)?;
     let metadata = schema.metadata();
     let fields = schema
@@ -43,15 +41,31 @@ pub fn from_arrow(bytes: &[u8]) -> Result<Frame, FrameError> {
     })
 }
 
+/// Reads the schema and every record batch of an Arrow IPC file, with
+/// arrow's validation of the data. arrow-ipc does not bounds-check every
+/// buffer of a malformed file and panics on some; such a panic is caught
+/// here and becomes an error, so that guest-made bytes can never take a
+/// call's task down.
+fn read_batches(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), FrameError> {
+    let read = || {
+        let reader = FileReader::try_new(Cursor::new(bytes), None)?;
+        let schema = reader.schema();
+        let batches = reader.collect::<Result<Vec<RecordBatch>, _>>()?;
+        Ok((schema, batches))
+    };
+    std::panic::catch_unwind(read).unwrap_or_else(|_| Err(FrameError::MalformedArrow))
+}
+
 /// Checks that guest-made Arrow bytes are a file Grafana can read: the
-/// footer and schema parse and every field has a supported type. Reads the
-/// schema only, not the data.
+/// footer, schema and data parse and validate, and every field has a
+/// supported type. (Bytes Grafana cannot decode would fail every query of
+/// the request, not only this one.)
 ///
 /// # Errors
 /// Names what Grafana would reject.
 pub fn check_arrow(bytes: &[u8]) -> Result<(), FrameError> {
-    let reader = FileReader::try_new(Cursor::new(bytes), None)?;
-    for field in reader.schema().fields() {
+    let (schema, _) = read_batches(bytes)?;
+    for field in schema.fields() {
         if !supported(field.data_type()) {
             return Err(FrameError::InvalidField {
                 field: field.name().clone(),
@@ -234,5 +248,15 @@ mod tests {
         writer.finish().unwrap();
         let stream = writer.into_inner().unwrap();
         assert!(check_arrow(&stream).is_err(), "Grafana decodes files only");
+    }
+
+    /// Found by the `arrow_ipc` fuzz target: a file whose buffer offsets
+    /// lie outside it made arrow-ipc panic.
+    #[test]
+    fn a_file_with_buffers_outside_it_is_an_error_not_a_panic() {
+        let bytes =
+            include_bytes!("../../../fuzz/regressions/arrow_ipc/out-of-bounds-buffer.arrow");
+        assert!(matches!(from_arrow(bytes), Err(FrameError::MalformedArrow)));
+        assert!(check_arrow(bytes).is_err());
     }
 }

@@ -212,7 +212,14 @@ fn column(
             let (mut v, p) = cells_as(cells, Value::as_i64)?;
             for (row, ms) in v.iter_mut().enumerate() {
                 let extra = nanos[row].as_i64().unwrap_or(0);
-                *ms = ms.saturating_mul(1_000_000).saturating_add(extra);
+                *ms = ms
+                    .checked_mul(1_000_000)
+                    .and_then(|ns| ns.checked_add(extra))
+                    .ok_or_else(|| {
+                        format!(
+                            "time {ms} ms (+{extra} ns) is outside nanosecond timestamps (years 1677 to 2262)"
+                        )
+                    })?;
             }
             (Values::Time(v), p)
         }
@@ -238,4 +245,30 @@ fn var_bytes<'a>(values: impl Iterator<Item = &'a [u8]>) -> VarBytes {
         offsets.push(data.len() as u32);
     }
     VarBytes { offsets, data }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `frame_json` fuzz target: times beyond the range of
+    /// nanosecond timestamps were saturated, silently changing them.
+    #[test]
+    fn times_beyond_nanosecond_timestamps_are_refused() {
+        let frame = |ms: i64, nanos: i64| {
+            format!(
+                r#"{{"schema":{{"fields":[{{"name":"t","type":"time","typeInfo":{{"frame":"time.Time"}}}}]}},"data":{{"values":[[{ms}]],"nanos":[[{nanos}]]}}}}"#
+            )
+        };
+        assert!(from_json(&frame(1_700_000_000_000, 5)).is_ok());
+        let err = from_json(&frame(-9_223_372_036_855, 224_192)).unwrap_err();
+        assert!(
+            err.to_string().contains("outside nanosecond timestamps"),
+            "{err}"
+        );
+        assert!(from_json(&frame(9_223_372_036_854, 775_808)).is_err());
+        let regression =
+            include_str!("../../../fuzz/regressions/frame_json/time-out-of-range.json");
+        assert!(from_json(regression).is_err());
+    }
 }

@@ -49,6 +49,9 @@ pub enum FrameError {
     /// Frame JSON that is not a frame.
     #[error("invalid frame JSON: {0}")]
     Json(String),
+    /// Arrow IPC bytes so malformed that the Arrow reader gave up.
+    #[error("malformed Arrow IPC data: its buffers do not fit the file")]
+    MalformedArrow,
     /// Arrow rejected the data or failed to write it.
     #[error("arrow encoding failed: {0}")]
     Arrow(#[from] ::arrow_schema::ArrowError),
