@@ -239,7 +239,25 @@ impl backend::StreamService for RandomWalk {
     }
 }
 
-#[grafana_plugin_sdk::main(services(data, diagnostics, resource, stream))]
-async fn plugin() -> RandomWalk {
-    RandomWalk::default()
+/// Serves as the SDK's `#[main]` macro does: listen on TCP, print the
+/// handshake, serve every service. With `TWIN_NODELAY=1` the listening
+/// socket gets `TCP_NODELAY` first, which accepted connections inherit on
+/// Linux; the SDK does not set it, and Nagle's algorithm then holds small
+/// answers until the client's delayed ACK (about 40 ms).
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let listener = backend::initialize().await?;
+    if std::env::var("TWIN_NODELAY").is_ok_and(|v| v == "1") {
+        socket2::SockRef::from(&listener).set_nodelay(true)?;
+    }
+    let plugin = RandomWalk::default();
+    backend::Plugin::new()
+        .data_service(plugin.clone())
+        .diagnostics_service(plugin.clone())
+        .resource_service(plugin.clone())
+        .stream_service(plugin)
+        .init_subscriber(true)
+        .start(listener)
+        .await?;
+    Ok(())
 }

@@ -14,7 +14,7 @@ use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use grafana_wasm_sdk::backend::*;
-use grafana_wasm_sdk::data::{Field, Frame};
+use grafana_wasm_sdk::data::{Field, Frame, UnixNanos, unix_nanos};
 use grafana_wasm_sdk::log;
 use serde::Deserialize;
 
@@ -52,8 +52,10 @@ impl RandomWalk {
         }
         let n = points as usize;
         let end = query.time_range.to;
-        let times: Vec<SystemTime> = (0..n)
-            .map(|i| end - Duration::from_secs((n - 1 - i) as u64))
+        // Times as nanoseconds: no per-point time arithmetic in the guest.
+        let end = unix_nanos(end);
+        let times: Vec<UnixNanos> = (0..n as i64)
+            .map(|i| UnixNanos(end - (n as i64 - 1 - i) * 1_000_000_000))
             .collect();
         let values: Vec<f64> = (0..n).map(|i| i as f64 * 0.5).collect();
         self.queries.set(self.queries.get() + 1);
@@ -225,11 +227,11 @@ mod tests {
         let response = RandomWalk::default().walk(&query(r#"{"points":3}"#));
         let frame = &response.frames[0];
         assert_eq!(frame.rows(), 3);
-        let FieldValues::Time(times) = &frame.fields[0].values else {
+        let FieldValues::UnixTime(times) = &frame.fields[0].values else {
             panic!("time field expected")
         };
         assert_eq!(
-            *times.last().unwrap(),
+            SystemTime::from(*times.last().unwrap()),
             UNIX_EPOCH + Duration::from_secs(1000)
         );
         assert_eq!(

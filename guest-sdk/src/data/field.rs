@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use serde_json::Value;
 
 use super::meta::FieldConfig;
-use super::time::unix_nanos;
+use super::time::{UnixNanos, unix_nanos};
 use crate::backend::Error;
 use crate::bindings::grafana::plugin::frames as wit;
 
@@ -167,6 +167,9 @@ field_values! {
     Time, NullableTime, SystemTime,
         |v: Vec<SystemTime>| times(v.into_iter().map(Some)),
         |v: Vec<Option<SystemTime>>| times(v.into_iter());
+    UnixTime, NullableUnixTime, UnixNanos,
+        |v: Vec<UnixNanos>| wit::Values::Time(v.into_iter().map(|t| t.0).collect()),
+        |v: Vec<Option<UnixNanos>>| wit::Values::Time(v.into_iter().map(|t| t.map_or(0, |t| t.0)).collect());
     Json, NullableJson, Value,
         |v: Vec<Value>| json(v.iter().map(Some)),
         |v: Vec<Option<Value>>| json(v.iter().map(Option::as_ref));

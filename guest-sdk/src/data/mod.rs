@@ -29,7 +29,7 @@ pub use field::{Appendable, EnumItemIndex, Field, FieldValues};
 pub use meta::{
     EnumFieldConfig, FieldConfig, FieldTypeConfig, FrameMeta, Notice, QueryStat, Severity,
 };
-pub use time::{time_from_unix_millis, time_from_unix_nanos, unix_millis, unix_nanos};
+pub use time::{UnixNanos, time_from_unix_millis, time_from_unix_nanos, unix_millis, unix_nanos};
 pub use timeseries::{
     FRAME_TYPE_TIMESERIES_LONG, FRAME_TYPE_TIMESERIES_MULTI, FRAME_TYPE_TIMESERIES_WIDE,
     TIME_FIELD_NAME, VALUE_FIELD_NAME, times_ending_at,

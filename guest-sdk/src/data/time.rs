@@ -54,7 +54,11 @@ pub fn time_from_unix_nanos(ns: i64) -> SystemTime {
 /// assert_eq!(unix_millis(UNIX_EPOCH - Duration::from_millis(5)), -5);
 /// ```
 pub fn unix_millis(t: SystemTime) -> i64 {
-    signed_since_epoch(t, Duration::as_millis)
+    signed_since_epoch(t, |d| {
+        let secs = i64::try_from(d.as_secs()).ok()?;
+        secs.checked_mul(1_000)?
+            .checked_add(i64::from(d.subsec_millis()))
+    })
 }
 
 /// Nanoseconds since the Unix epoch (negative before it), saturating at
@@ -72,7 +76,44 @@ pub fn unix_millis(t: SystemTime) -> i64 {
 /// assert_eq!(time_from_unix_nanos(unix_nanos(t)), t);
 /// ```
 pub fn unix_nanos(t: SystemTime) -> i64 {
-    signed_since_epoch(t, Duration::as_nanos)
+    signed_since_epoch(t, |d| {
+        let secs = i64::try_from(d.as_secs()).ok()?;
+        secs.checked_mul(1_000_000_000)?
+            .checked_add(i64::from(d.subsec_nanos()))
+    })
+}
+
+/// A time as nanoseconds since the Unix epoch: the form time fields cross
+/// the boundary in. A field built from these (`Field::new("time",
+/// Vec<UnixNanos>)`) is a time field that needs no conversion, where
+/// `SystemTime` values each cost a subtraction from the epoch and 64-bit
+/// divisions, which wasm emulates: worth it for frames of many rows.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use grafana_wasm_sdk::data::{Field, FieldValues, UnixNanos, unix_nanos};
+///
+/// let end = unix_nanos(UNIX_EPOCH + Duration::from_secs(60));
+/// let times: Vec<UnixNanos> = (0..3).rev().map(|i| UnixNanos(end - i * 1_000_000_000)).collect();
+/// let field = Field::new("time", times);
+/// assert!(matches!(field.values, FieldValues::UnixTime(_)));
+/// assert_eq!(UnixNanos::from(UNIX_EPOCH + Duration::from_secs(1)), UnixNanos(1_000_000_000));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnixNanos(pub i64);
+
+impl From<SystemTime> for UnixNanos {
+    fn from(t: SystemTime) -> Self {
+        Self(unix_nanos(t))
+    }
+}
+
+impl From<UnixNanos> for SystemTime {
+    fn from(t: UnixNanos) -> Self {
+        time_from_unix_nanos(t.0)
+    }
 }
 
 /// The epoch moved by `amount` units (`unit` builds the duration of an
@@ -86,11 +127,14 @@ fn offset_from_epoch(amount: i64, unit: fn(u64) -> Duration) -> SystemTime {
     }
 }
 
-/// The signed distance of `t` from the epoch, in the unit `count` measures.
-fn signed_since_epoch(t: SystemTime, count: fn(&Duration) -> u128) -> i64 {
+/// The signed distance of `t` from the epoch, in the unit `count` measures
+/// (`None` when it does not fit), saturating. `count` works in 64-bit
+/// integers: `Duration::as_nanos` is 128-bit, which wasm emulates, and
+/// frames convert every time value through here.
+fn signed_since_epoch(t: SystemTime, count: fn(Duration) -> Option<i64>) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
-        Ok(after) => i64::try_from(count(&after)).unwrap_or(i64::MAX),
-        Err(before) => i64::try_from(count(&before.duration())).map_or(i64::MIN, |n| -n),
+        Ok(after) => count(after).unwrap_or(i64::MAX),
+        Err(before) => count(before.duration()).map_or(i64::MIN, |n| -n),
     }
 }
 
