@@ -240,16 +240,22 @@ impl backend::StreamService for RandomWalk {
 }
 
 /// Serves as the SDK's `#[main]` macro does: listen on TCP, print the
-/// handshake, serve every service. With `TWIN_NODELAY=1` the listening
-/// socket gets `TCP_NODELAY` first, which accepted connections inherit on
-/// Linux; the SDK does not set it, and Nagle's algorithm then holds small
-/// answers until the client's delayed ACK (about 40 ms).
+/// handshake (`backend::initialize`), serve every service. With
+/// `TWIN_NODELAY=1` the listening socket gets `TCP_NODELAY` before the
+/// handshake is printed (so before Grafana connects), which accepted
+/// connections inherit on Linux; the SDK does not set it, and Nagle's
+/// algorithm then holds small answers until the client's delayed ACK
+/// (about 40 ms).
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let listener = backend::initialize().await?;
-    if std::env::var("TWIN_NODELAY").is_ok_and(|v| v == "1") {
+    let listener = if std::env::var("TWIN_NODELAY").is_ok_and(|v| v == "1") {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         socket2::SockRef::from(&listener).set_nodelay(true)?;
-    }
+        println!("1|2|tcp|{}|grpc", listener.local_addr()?);
+        listener
+    } else {
+        backend::initialize().await?
+    };
     let plugin = RandomWalk::default();
     backend::Plugin::new()
         .data_service(plugin.clone())
