@@ -14,6 +14,22 @@ fn call(component: &str, args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// `demo`, which the README's main command (`cargo xtask demo`) runs.
+#[test]
+fn the_demo_drives_every_handler_and_shuts_the_host_down() {
+    let out = cli_stdout(&["demo", "--component", RANDOM_WALK]);
+    for expected in [
+        "CheckHealth",
+        "frame \"random-walk\"",
+        "CallResource",
+        "RunStream",
+        "CollectMetrics",
+        "Shutdown",
+    ] {
+        assert!(out.contains(expected), "{expected} missing from:\n{out}");
+    }
+}
+
 #[test]
 fn call_invokes_each_handler_of_the_example_and_prints_readable_answers() {
     let (ok, out, err) = call(RANDOM_WALK, &["health"]);
