@@ -47,6 +47,7 @@ pub fn from_arrow(bytes: &[u8]) -> Result<Frame, FrameError> {
 /// here and becomes an error, so that guest-made bytes can never take a
 /// call's task down.
 fn read_batches(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), FrameError> {
+    check_declared_sizes(bytes)?;
     let read = || {
         let reader = FileReader::try_new(Cursor::new(bytes), None)?;
         let schema = reader.schema();
@@ -54,6 +55,74 @@ fn read_batches(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), FrameErro
         Ok((schema, batches))
     };
     std::panic::catch_unwind(read).unwrap_or_else(|_| Err(FrameError::MalformedArrow))
+}
+
+/// Refuses a file whose footer or batches declare more than its bytes can
+/// hold, before the Arrow reader allocates for them: it allocates each
+/// block's declared size before reading it (a 10 KB file declaring a 4 GB
+/// block made it allocate 4 GB), and each batch's declared row count. Every
+/// type Grafana reads takes at least a bit per row. A file too broken to be
+/// read this way is left to the reader, which refuses it.
+fn check_declared_sizes(bytes: &[u8]) -> Result<(), FrameError> {
+    let Some(footer) = footer(bytes) else {
+        return Ok(());
+    };
+    let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+    let max_rows = size.saturating_mul(8);
+    let blocks = footer.recordBatches().into_iter().flatten();
+    let dictionaries = footer.dictionaries().into_iter().flatten();
+    for block in blocks.chain(dictionaries) {
+        let parts = [
+            block.offset(),
+            block.metaDataLength().into(),
+            block.bodyLength(),
+        ];
+        let end = parts.iter().try_fold(0_i64, |end, &part| {
+            (part >= 0).then(|| end.checked_add(part)).flatten()
+        });
+        if end.is_none_or(|end| end > size) {
+            return Err(FrameError::MalformedArrow);
+        }
+        let Some(message) = message_at(bytes, block.offset(), block.metaDataLength()) else {
+            continue;
+        };
+        let batch = message
+            .header_as_record_batch()
+            .or_else(|| message.header_as_dictionary_batch()?.data());
+        let Some(batch) = batch else { continue };
+        let node_rows = batch
+            .nodes()
+            .into_iter()
+            .flatten()
+            .map(|node| node.length());
+        let mut rows = std::iter::once(batch.length()).chain(node_rows);
+        if rows.any(|rows| !(0..=max_rows).contains(&rows)) {
+            return Err(FrameError::MalformedArrow);
+        }
+    }
+    Ok(())
+}
+
+/// The file's footer: it ends with the footer, its length (4 bytes) and
+/// the magic `ARROW1`.
+fn footer(bytes: &[u8]) -> Option<arrow_ipc::Footer<'_>> {
+    let end = bytes.len().checked_sub(10)?;
+    let length: [u8; 4] = bytes.get(end..end + 4)?.try_into().ok()?;
+    let start = end.checked_sub(usize::try_from(i32::from_le_bytes(length)).ok()?)?;
+    arrow_ipc::root_as_footer(bytes.get(start..end)?).ok()
+}
+
+/// The message of a block: an optional continuation marker, its length,
+/// then the flatbuffer.
+fn message_at(bytes: &[u8], offset: i64, length: i32) -> Option<arrow_ipc::Message<'_>> {
+    let start = usize::try_from(offset).ok()?;
+    let end = start.checked_add(usize::try_from(length).ok()?)?;
+    let block = bytes.get(start..end)?;
+    let skip = if block.get(..4)? == [0xff; 4] { 4 } else { 0 };
+    let prefix: [u8; 4] = block.get(skip..skip + 4)?.try_into().ok()?;
+    let len = usize::try_from(i32::from_le_bytes(prefix)).ok()?;
+    let flatbuffer = block.get(skip + 4..skip + 4 + len)?;
+    arrow_ipc::root_as_message(flatbuffer).ok()
 }
 
 /// Checks that guest-made Arrow bytes are a file Grafana can read: the
@@ -258,5 +327,17 @@ mod tests {
             include_bytes!("../../../fuzz/regressions/arrow_ipc/out-of-bounds-buffer.arrow");
         assert!(matches!(from_arrow(bytes), Err(FrameError::MalformedArrow)));
         assert!(check_arrow(bytes).is_err());
+    }
+
+    /// Found by the `arrow_ipc` fuzz target: a 10 KB file whose footer
+    /// declares a 4 GB block made the Arrow reader allocate 4 GB.
+    #[test]
+    fn a_file_declaring_more_than_it_holds_is_refused_before_reading() {
+        let bytes = include_bytes!("../../../fuzz/regressions/arrow_ipc/huge-block.arrow");
+        assert!(matches!(
+            check_declared_sizes(bytes),
+            Err(FrameError::MalformedArrow)
+        ));
+        assert!(from_arrow(bytes).is_err());
     }
 }
