@@ -156,7 +156,7 @@ fn plugin_context(settings: Option<&str>, app: bool) -> anyhow::Result<pb::Plugi
         .get("jsonData")
         .map_or_else(|| b"{}".to_vec(), |data| data.to_string().into_bytes());
     if app {
-        let mut ctx = drive::admin_context("grafana-wasm-call", None);
+        let mut ctx = crate::client::admin_context("grafana-wasm-call", None);
         ctx.app_instance_settings = Some(pb::AppInstanceSettings {
             json_data,
             decrypted_secure_json_data: secure,
@@ -165,7 +165,7 @@ fn plugin_context(settings: Option<&str>, app: bool) -> anyhow::Result<pb::Plugi
         });
         return Ok(ctx);
     }
-    Ok(drive::admin_context(
+    Ok(crate::client::admin_context(
         "grafana-wasm-call",
         Some(pb::DataSourceInstanceSettings {
             id: 1,

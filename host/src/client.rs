@@ -168,6 +168,19 @@ impl PluginProcess {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Sends `GRPCController/Shutdown` without waiting for the process: the
+    /// request Grafana makes when it stops a plugin.
+    ///
+    /// # Errors
+    /// The status the plugin answered with (a standalone host does not
+    /// serve it).
+    pub async fn request_shutdown(&self) -> Result<(), tonic::Status> {
+        gp::grpc_controller_client::GrpcControllerClient::new(self.channel())
+            .shutdown(gp::Empty {})
+            .await
+            .map(drop)
+    }
+
     /// Stops the plugin as Grafana does: `GRPCController/Shutdown`, wait up
     /// to [`EXIT_TIMEOUT`], then kill. Returns the exit status and whether
     /// the process exited by itself.
@@ -175,11 +188,8 @@ impl PluginProcess {
     /// # Errors
     /// Fails only when the process cannot be waited for.
     pub async fn shutdown(mut self) -> anyhow::Result<(ExitStatus, bool)> {
-        let mut controller =
-            gp::grpc_controller_client::GrpcControllerClient::new(self.channel.clone());
         // Grafana ignores the result, and so do we.
-        let _ = controller.shutdown(gp::Empty {}).await;
-        drop(controller);
+        let _ = self.request_shutdown().await;
         drop(self.channel);
         match tokio::time::timeout(EXIT_TIMEOUT, self.child.wait()).await {
             Ok(status) => Ok((status?, true)),
@@ -188,6 +198,25 @@ impl PluginProcess {
                 Ok((self.child.wait().await?, false))
             }
         }
+    }
+}
+
+/// The context of a call by Grafana's admin in org 1, as Grafana sends it, for the datasource
+/// `settings` (none for an app), as plugin `plugin_id`.
+pub fn admin_context(
+    plugin_id: &str,
+    settings: Option<pb::DataSourceInstanceSettings>,
+) -> pb::PluginContext {
+    pb::PluginContext {
+        org_id: 1,
+        plugin_id: plugin_id.into(),
+        user: Some(pb::User {
+            login: "admin".into(),
+            role: "Admin".into(),
+            ..Default::default()
+        }),
+        data_source_instance_settings: settings,
+        ..Default::default()
     }
 }
 

@@ -75,25 +75,6 @@ pub async fn launch(component: &std::path::Path) -> anyhow::Result<PluginProcess
     launched
 }
 
-/// The context of a call by Grafana's admin in org 1 for the datasource
-/// `settings` (none for an app), as plugin `plugin_id`.
-pub fn admin_context(
-    plugin_id: &str,
-    settings: Option<pb::DataSourceInstanceSettings>,
-) -> pb::PluginContext {
-    pb::PluginContext {
-        org_id: 1,
-        plugin_id: plugin_id.into(),
-        user: Some(pb::User {
-            login: "admin".into(),
-            role: "Admin".into(),
-            ..Default::default()
-        }),
-        data_source_instance_settings: settings,
-        ..Default::default()
-    }
-}
-
 /// CheckHealth, printed.
 ///
 /// # Errors

@@ -159,7 +159,8 @@ async fn shutdown_under_load_finishes_the_calls_in_flight_and_exits_cleanly() {
     let load = query_until(&plugin, stopped);
     let shutdown = async {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        plugin_shutdown(&plugin).await
+        // Grafana ignores the result.
+        let _ = plugin.request_shutdown().await;
     };
     let (answers, ()) = tokio::join!(load, shutdown);
     // Every caller ends with a refusal of a call made after Shutdown, never
@@ -182,15 +183,4 @@ async fn shutdown_under_load_finishes_the_calls_in_flight_and_exits_cleanly() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("the host did not exit after Shutdown");
-}
-
-/// `GRPCController/Shutdown`, as Grafana sends it (its result ignored).
-async fn plugin_shutdown(plugin: &grafana_wasm_host::client::PluginProcess) {
-    let mut controller =
-        grafana_wasm_proto::goplugin::grpc_controller_client::GrpcControllerClient::new(
-            plugin.channel(),
-        );
-    let _ = controller
-        .shutdown(grafana_wasm_proto::goplugin::Empty {})
-        .await;
 }

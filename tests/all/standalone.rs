@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use grafana_wasm_host::client::PluginProcess;
 use grafana_wasm_host::handshake::Address;
-use grafana_wasm_proto::{goplugin as gp, pluginv2 as pb};
+use grafana_wasm_proto::pluginv2 as pb;
 
 use crate::support::*;
 
@@ -93,8 +93,7 @@ async fn grafana_reaches_a_standalone_host_through_the_copy_it_launches() {
     assert!(response.responses["A"].error.is_empty());
     // Grafana's Shutdown is meant for the copy it launched: the standalone
     // host does not serve it, and keeps serving.
-    let mut controller = gp::grpc_controller_client::GrpcControllerClient::new(pointer.channel());
-    let refused = controller.shutdown(gp::Empty {}).await.unwrap_err();
+    let refused = pointer.request_shutdown().await.unwrap_err();
     assert_eq!(refused.code(), tonic::Code::Unimplemented);
     assert_serving(&pointer).await;
 

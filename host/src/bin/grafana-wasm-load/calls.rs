@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use grafana_wasm_host::client::PluginProcess;
+use grafana_wasm_host::client::{PluginProcess, admin_context};
 use grafana_wasm_proto::pluginv2 as pb;
 use tokio_stream::StreamExt as _;
 use tonic::transport::Channel;
@@ -184,15 +184,9 @@ fn status(status: tonic::Status) -> String {
 
 /// The context of a datasource call by an admin, as Grafana sends it.
 fn context(plugin_id: &str) -> pb::PluginContext {
-    pb::PluginContext {
-        org_id: 1,
-        plugin_id: plugin_id.into(),
-        user: Some(pb::User {
-            login: "admin".into(),
-            role: "Admin".into(),
-            ..Default::default()
-        }),
-        data_source_instance_settings: Some(pb::DataSourceInstanceSettings {
+    admin_context(
+        plugin_id,
+        Some(pb::DataSourceInstanceSettings {
             id: 1,
             uid: "load".into(),
             name: "load".into(),
@@ -200,6 +194,5 @@ fn context(plugin_id: &str) -> pb::PluginContext {
             last_updated_ms: 1,
             ..Default::default()
         }),
-        ..Default::default()
-    }
+    )
 }

@@ -149,18 +149,21 @@ async fn drive(plugin: &PluginProcess, args: &Args, until: Until) -> Outcome {
 impl Outcome {
     fn failed(&mut self, error: String) {
         self.errors += 1;
-        if self.error_samples.len() < ERROR_SAMPLES && !self.error_samples.contains(&error) {
-            self.error_samples.push(error);
-        }
+        self.keep_sample(error);
     }
 
     fn merge(&mut self, other: Outcome) {
         self.latencies.merge(other.latencies);
         self.errors += other.errors;
         for error in other.error_samples {
-            if self.error_samples.len() < ERROR_SAMPLES && !self.error_samples.contains(&error) {
-                self.error_samples.push(error);
-            }
+            self.keep_sample(error);
+        }
+    }
+
+    /// Keeps `error` among the samples if it is new and there is room.
+    fn keep_sample(&mut self, error: String) {
+        if self.error_samples.len() < ERROR_SAMPLES && !self.error_samples.contains(&error) {
+            self.error_samples.push(error);
         }
     }
 }
