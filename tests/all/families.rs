@@ -149,3 +149,78 @@ async fn an_invalid_frame_fails_its_own_query_and_siblings_still_answer() {
     }
     plugin.shutdown().await.unwrap();
 }
+
+/// An Arrow file of one 50,000-row batch whose footer lists that batch
+/// `times` times: small, valid block by block, and `times` × its size to
+/// decode.
+fn arrow_listing_its_batch(times: usize) -> Vec<u8> {
+    use std::sync::Arc;
+
+    use arrow_array::{Int64Array, RecordBatch};
+    use arrow_ipc::writer::FileWriter;
+    use arrow_schema::{DataType, Field, Schema};
+
+    let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+    let column = Arc::new(Int64Array::from_iter_values(0..50_000));
+    let batch = RecordBatch::try_new(schema.clone(), vec![column]).unwrap();
+    let mut writer = FileWriter::try_new(Vec::new(), &schema).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    let file = writer.into_inner().unwrap();
+    // The file ends with its footer, the footer's length and `ARROW1`.
+    let end = file.len() - 10;
+    let length = i32::from_le_bytes(file[end..end + 4].try_into().unwrap());
+    let start = end - usize::try_from(length).unwrap();
+    let footer = arrow_ipc::root_as_footer(&file[start..end]).unwrap();
+    let block = *footer.recordBatches().unwrap().get(0);
+    let mut builder = flatbuffers::FlatBufferBuilder::new();
+    let schema = arrow_ipc::convert::schema_to_fb_offset(&mut builder, &schema);
+    let blocks = builder.create_vector(&vec![block; times]);
+    let mut footer = arrow_ipc::FooterBuilder::new(&mut builder);
+    footer.add_version(arrow_ipc::MetadataVersion::V5);
+    footer.add_schema(schema);
+    footer.add_recordBatches(blocks);
+    let footer = footer.finish();
+    builder.finish(footer, None);
+    let footer = builder.finished_data();
+    let mut hostile = file[..start].to_vec();
+    hostile.extend_from_slice(footer);
+    hostile.extend_from_slice(&i32::try_from(footer.len()).unwrap().to_le_bytes());
+    hostile.extend_from_slice(b"ARROW1");
+    hostile
+}
+
+#[tokio::test]
+async fn an_arrow_answer_listing_one_batch_many_times_is_refused_without_decoding_it() {
+    let plugin = launch(DATA_ONLY).await;
+    let pid = plugin.id().unwrap();
+    let before = resident_kib(pid);
+    let hex: String = arrow_listing_its_batch(6_000)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let response = plugin
+        .data()
+        .query_data(query_request(vec![
+            query("A", &format!(r#"{{"arrowHex":"{hex}"}}"#), 1_000),
+            query("B", "{}", 1_000),
+        ]))
+        .await
+        .expect("the request as a whole succeeds")
+        .into_inner();
+    let a = &response.responses["A"];
+    assert!(a.frames.is_empty());
+    assert_eq!((a.status, a.error_source.as_str()), (500, "plugin"));
+    assert!(a.error.contains("malformed Arrow"), "{}", a.error);
+    assert_eq!(
+        response.responses["B"].frames.len(),
+        1,
+        "the sibling answers"
+    );
+    let grown_kib = resident_kib(pid).saturating_sub(before);
+    assert!(
+        grown_kib < 200 * 1024,
+        "the answer was not decoded 6,000 times: the host grew by {grown_kib} KiB"
+    );
+    plugin.shutdown().await.unwrap();
+}

@@ -74,6 +74,30 @@ async fn new_settings_make_a_new_instance_and_the_old_is_disposed_after_its_call
     assert!(!disposed(&plugin).contains(&"2000".to_owned()));
 }
 
+/// The test datasource as org `org_id` has it: same uid, same settings
+/// time, its own URL.
+fn in_org(org_id: i64) -> pb::PluginContext {
+    let mut ctx = settings_at(1_000);
+    ctx.org_id = org_id;
+    ctx.data_source_instance_settings.as_mut().unwrap().url = format!("http://org-{org_id}.test");
+    ctx
+}
+
+#[tokio::test]
+async fn datasources_of_two_orgs_with_the_same_uid_and_settings_time_never_share_an_instance() {
+    let plugin = launch(PROTOCOL).await;
+    for _ in 0..2 {
+        for org_id in [1, 2] {
+            let seen = resource_json(&plugin, in_org(org_id), "first-seen").await;
+            assert_eq!(
+                seen["url"],
+                format!("http://org-{org_id}.test"),
+                "org {org_id} ran in another org's instance"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn idle_instances_are_evicted_and_disposed_of() {
     let mut command = host_command(PROTOCOL);

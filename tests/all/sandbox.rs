@@ -172,14 +172,48 @@ async fn a_memory_bomb_hits_the_cap_and_the_host_stays_small() {
     );
 }
 
-/// Resident memory of process `pid`, in KiB.
-fn resident_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
+#[tokio::test]
+async fn host_resources_a_guest_hoards_count_against_its_memory_cap() {
+    let plugin = launch_probe(&[("max_memory_mb", "64"), ("trap_backoff_after", "0")]).await;
+    let ctx = || datasource("a", "", json!({}), &[]);
+    let pid = plugin.id().unwrap();
+    let before = resident_kib(pid);
+    // 40,000 header fields of 30 KiB: 1.2 GB of host memory unbounded.
+    let hoard = json!({"probe": "hoard-fields", "count": 40_000, "kb": 30});
+    let err = query_probe(&plugin, ctx(), hoard).await.unwrap_err();
+    assert_eq!(err.code(), Code::Internal, "{err:?}");
+    // An idle instance keeps what it hoards between calls, within its cap.
+    let some = json!({"probe": "hoard-fields", "count": 300, "kb": 30});
+    for _ in 0..10 {
+        let _ = query_probe(&plugin, ctx(), some.clone()).await;
+    }
+    let grown_kib = resident_kib(pid).saturating_sub(before);
+    assert!(
+        grown_kib < 150 * 1024,
+        "host memory stays within the guest's 64 MiB cap and a margin: grew by {grown_kib} KiB"
+    );
+    assert_serving(&plugin).await;
+}
+
+#[tokio::test]
+async fn packets_grafana_has_not_taken_yet_stay_within_the_guests_memory_cap() {
+    let plugin = launch(PROTOCOL).await;
+    let pid = plugin.id().unwrap();
+    let before = resident_kib(pid);
+    // Grafana takes the first packet, then reads no more: the guest's
+    // sends must wait once its queued packets fill its 64 MiB cap.
+    let stream = running_stream(&plugin, "flood").await;
+    let mut peak_kib = 0;
+    for _ in 0..40 {
+        peak_kib = peak_kib.max(resident_kib(pid).saturating_sub(before));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        peak_kib < 200 * 1024,
+        "queued packets held {peak_kib} KiB of host memory"
+    );
+    drop(stream);
+    assert_serving(&plugin).await;
 }
 
 #[tokio::test]

@@ -259,3 +259,13 @@ pub async fn assert_no_calls_in_flight(plugin: &PluginProcess) {
     }
     panic!("{running} guest calls still running after their callers left");
 }
+
+/// Resident memory of process `pid`, in KiB.
+pub fn resident_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}

@@ -101,8 +101,8 @@ struct Instances<T> {
 impl<T: InstanceDisposer + 'static> InstanceManager<T> {
     /// A manager creating instances with `factory`, from any plugin context:
     /// for instances that need more than the settings (the org, the Grafana
-    /// configuration, ...). Instances are keyed by datasource uid, else by
-    /// app org, else one for the plugin.
+    /// configuration, ...). Instances are keyed by datasource (org, id and
+    /// uid), else by app org, else one for the plugin.
     pub fn new(factory: impl Fn(&PluginContext) -> Result<T, Error> + 'static) -> Self {
         let inner = Rc::new(Instances {
             factory: Box::new(factory),
@@ -219,12 +219,12 @@ impl<T: InstanceDisposer + 'static> InstanceManager<T> {
 /// Which datasource or app `ctx` addresses, and its settings version.
 fn identity(ctx: &PluginContext) -> (String, SystemTime) {
     if let Some(ds) = &ctx.data_source_instance_settings {
-        let uid = if ds.uid.is_empty() {
-            ds.id.to_string()
-        } else {
-            ds.uid.clone()
-        };
-        (format!("datasource:{uid}"), ds.updated)
+        // A uid is unique only within an org: the org and the numeric id
+        // keep two orgs' datasources apart.
+        (
+            format!("datasource:{}:{}:{}", ctx.org_id, ds.id, ds.uid),
+            ds.updated,
+        )
     } else if let Some(app) = &ctx.app_instance_settings {
         (format!("app:{}", ctx.org_id), app.updated)
     } else {

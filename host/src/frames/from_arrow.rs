@@ -60,9 +60,13 @@ fn read_batches(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), FrameErro
 /// Refuses a file whose footer or batches declare more than its bytes can
 /// hold, before the Arrow reader allocates for them: it allocates each
 /// block's declared size before reading it (a 10 KB file declaring a 4 GB
-/// block made it allocate 4 GB), and each batch's declared row count. Every
-/// type Grafana reads takes at least a bit per row. A file too broken to be
-/// read this way is left to the reader, which refuses it.
+/// block made it allocate 4 GB), each batch's declared row count, and
+/// decodes every block the footer lists (a 400 KB file listing its one
+/// batch 6,000 times made it decode 1.5 GB). So blocks must lie within the
+/// file without overlapping, and the rows of all batches together must fit
+/// the file: every type Grafana reads takes at least a bit per row. What
+/// decoding allocates is then bounded by the file's own size. A file too
+/// broken to be read this way is left to the reader, which refuses it.
 fn check_declared_sizes(bytes: &[u8]) -> Result<(), FrameError> {
     let Some(footer) = footer(bytes) else {
         return Ok(());
@@ -71,36 +75,55 @@ fn check_declared_sizes(bytes: &[u8]) -> Result<(), FrameError> {
     let max_rows = size.saturating_mul(8);
     let blocks = footer.recordBatches().into_iter().flatten();
     let dictionaries = footer.dictionaries().into_iter().flatten();
+    let mut extents = Vec::new();
+    let mut rows = 0_i64;
     for block in blocks.chain(dictionaries) {
-        let parts = [
-            block.offset(),
-            block.metaDataLength().into(),
-            block.bodyLength(),
-        ];
-        let end = parts.iter().try_fold(0_i64, |end, &part| {
-            (part >= 0).then(|| end.checked_add(part)).flatten()
-        });
-        if end.is_none_or(|end| end > size) {
-            return Err(FrameError::MalformedArrow);
-        }
-        let Some(message) = message_at(bytes, block.offset(), block.metaDataLength()) else {
-            continue;
-        };
-        let batch = message
-            .header_as_record_batch()
-            .or_else(|| message.header_as_dictionary_batch()?.data());
-        let Some(batch) = batch else { continue };
-        let node_rows = batch
-            .nodes()
-            .into_iter()
-            .flatten()
-            .map(|node| node.length());
-        let mut rows = std::iter::once(batch.length()).chain(node_rows);
-        if rows.any(|rows| !(0..=max_rows).contains(&rows)) {
+        let extent = block_extent(block).filter(|(_, end)| *end <= size);
+        extents.push(extent.ok_or(FrameError::MalformedArrow)?);
+        rows = rows.saturating_add(declared_rows(bytes, block, max_rows)?);
+        if rows > max_rows {
             return Err(FrameError::MalformedArrow);
         }
     }
+    extents.sort_unstable();
+    let overlapping = extents.windows(2).any(|pair| pair[1].0 < pair[0].1);
+    if overlapping {
+        return Err(FrameError::MalformedArrow);
+    }
     Ok(())
+}
+
+/// Where a block starts and ends in the file, when its parts are sane.
+fn block_extent(block: &arrow_ipc::Block) -> Option<(i64, i64)> {
+    let parts = [block.metaDataLength().into(), block.bodyLength()];
+    let start = block.offset();
+    let end = parts.iter().try_fold(start, |end, &part| {
+        (part >= 0).then(|| end.checked_add(part)).flatten()
+    });
+    end.filter(|_| start >= 0).map(|end| (start, end))
+}
+
+/// The rows a block's batch declares (0 for a block whose message cannot
+/// be read here), after checking that none of its nodes declares more than
+/// `max_rows`.
+fn declared_rows(bytes: &[u8], block: &arrow_ipc::Block, max_rows: i64) -> Result<i64, FrameError> {
+    let Some(message) = message_at(bytes, block.offset(), block.metaDataLength()) else {
+        return Ok(0);
+    };
+    let batch = message
+        .header_as_record_batch()
+        .or_else(|| message.header_as_dictionary_batch()?.data());
+    let Some(batch) = batch else { return Ok(0) };
+    let node_rows = batch
+        .nodes()
+        .into_iter()
+        .flatten()
+        .map(|node| node.length());
+    let mut declared = std::iter::once(batch.length()).chain(node_rows);
+    if declared.any(|rows| !(0..=max_rows).contains(&rows)) {
+        return Err(FrameError::MalformedArrow);
+    }
+    Ok(batch.length())
 }
 
 /// The file's footer: it ends with the footer, its length (4 bytes) and

@@ -15,7 +15,7 @@ pub use to_json::{Include, to_json};
 
 use serde_json::Value;
 
-use crate::runtime::bindings::frames::{Frame, Values};
+use crate::runtime::bindings::frames::{Field, Frame, FrameData, Values};
 
 /// Why a frame cannot be encoded or decoded.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +74,44 @@ pub fn values_len(values: &Values) -> usize {
         Values::Time(v) => v.len(),
         Values::Enum(v) => v.len(),
         Values::String(v) | Values::Json(v) => v.offsets.len().saturating_sub(1),
+    }
+}
+
+/// Bytes a frame the guest sent takes in host memory, roughly: its
+/// buffers, names, labels and metadata.
+pub fn host_bytes(frame: &FrameData) -> usize {
+    match frame {
+        FrameData::ArrowIpc(bytes) => bytes.len(),
+        FrameData::Columnar(frame) => {
+            let fields: usize = frame.fields.iter().map(field_bytes).sum();
+            fields
+                + frame.name.len()
+                + frame.ref_id.len()
+                + frame.meta.as_ref().map_or(0, String::len)
+        }
+    }
+}
+
+fn field_bytes(field: &Field) -> usize {
+    let labels: usize = field
+        .labels
+        .iter()
+        .flatten()
+        .map(|(key, value)| key.len() + value.len())
+        .sum();
+    let config = field.config.as_ref().map_or(0, String::len);
+    field.name.len() + values_bytes(&field.values) + field.validity.len() + labels + config
+}
+
+/// Bytes of a column's values.
+fn values_bytes(values: &Values) -> usize {
+    let count = values_len(values);
+    match values {
+        Values::Int8(_) | Values::Uint8(_) | Values::Bool(_) => count,
+        Values::Int16(_) | Values::Uint16(_) | Values::Enum(_) => count * 2,
+        Values::Int32(_) | Values::Uint32(_) | Values::Float32(_) => count * 4,
+        Values::Int64(_) | Values::Uint64(_) | Values::Float64(_) | Values::Time(_) => count * 8,
+        Values::String(v) | Values::Json(v) => v.offsets.len() * 4 + v.data.len(),
     }
 }
 

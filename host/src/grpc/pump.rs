@@ -6,11 +6,12 @@
 use std::future::Future;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
-use crate::runtime::CallError;
+use crate::runtime::{CallError, Queued};
 
 /// Messages buffered towards Grafana before the guest's `send` waits.
 pub const CAPACITY: usize = 16;
@@ -19,8 +20,13 @@ pub const CAPACITY: usize = 16;
 /// (its next `send` fails with `closed`) before it is stopped.
 pub const CANCEL_GRACE: Duration = Duration::from_millis(100);
 
-/// The stream handed to tonic.
-pub type Outgoing<P> = ReceiverStream<Result<P, Status>>;
+/// A wire message, with the queue budget its guest message holds until
+/// tonic takes it (none for the call's last item).
+type Charged<P> = (Result<P, Status>, Option<OwnedSemaphorePermit>);
+
+/// The stream handed to tonic: taking an item releases its charge.
+pub type Outgoing<P> =
+    tokio_stream::adapters::Map<ReceiverStream<Charged<P>>, fn(Charged<P>) -> Result<P, Status>>;
 
 /// Turns guest messages into wire messages; `None` drops a message.
 pub trait Forward<M, P>: Send + 'static {
@@ -33,7 +39,7 @@ pub trait Forward<M, P>: Send + 'static {
 
 /// Runs `call` on a task and streams what it sends through `from_guest`.
 pub fn pump<M, P, F>(
-    mut from_guest: mpsc::Receiver<M>,
+    mut from_guest: mpsc::Receiver<Queued<M>>,
     call: impl Future<Output = Result<(), CallError>> + Send + 'static,
     mut forward: F,
 ) -> Outgoing<P>
@@ -50,9 +56,9 @@ where
             tokio::select! {
                 biased;
                 outcome = &mut call => break outcome,
-                Some(message) = from_guest.recv() => {
+                Some(Queued { message, charge }) = from_guest.recv() => {
                     if let Some(item) = forward.forward(message) {
-                        if to_grafana.send(item).await.is_err() {
+                        if to_grafana.send((item, Some(charge))).await.is_err() {
                             return stop_cancelled(from_guest, call).await;
                         }
                         sent += 1;
@@ -62,19 +68,24 @@ where
             }
         };
         // The call is over and its senders dropped: deliver what is queued.
-        while let Some(message) = from_guest.recv().await {
+        while let Some(Queued { message, charge }) = from_guest.recv().await {
             if let Some(item) = forward.forward(message) {
-                if to_grafana.send(item).await.is_err() {
+                if to_grafana.send((item, Some(charge))).await.is_err() {
                     return;
                 }
                 sent += 1;
             }
         }
         if let Some(last) = forward.finish(outcome, sent) {
-            let _ = to_grafana.send(last).await;
+            let _ = to_grafana.send((last, None)).await;
         }
     });
-    ReceiverStream::new(outgoing)
+    ReceiverStream::new(outgoing).map(release as fn(Charged<P>) -> Result<P, Status>)
+}
+
+/// The wire message of a charged item; the charge is released here.
+fn release<P>((item, _charge): Charged<P>) -> Result<P, Status> {
+    item
 }
 
 /// Grafana cancelled: close the guest's channel so its next `send` fails

@@ -39,7 +39,7 @@ impl KnownInstances {
         key: &InstanceKey,
         ctx: &PluginContext,
     ) -> Option<Arc<DataSourceHttp>> {
-        if matches!(key, InstanceKey::Plugin) {
+        if key.is_plugin() {
             return None;
         }
         let mut entries = self.entries.lock().expect("known instances lock");

@@ -24,7 +24,7 @@ use wasmtime::{Engine, Store};
 
 pub use plugin::{Exports, Family, LoadError, Plugin};
 pub use pool::InstanceKey;
-pub use state::{GuestState, Outbox};
+pub use state::{GuestState, Outbox, Queued};
 pub use swap::{Loaded, ReloadOutcome};
 
 use crate::metrics::Metrics;
@@ -268,12 +268,7 @@ impl Runtime {
             self.metrics.clone(),
         )
         .map_err(|cause| self.trap(rpc, cause))?;
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.limits);
-        // Yield to the async runtime at every epoch tick, so that deadlines
-        // and cancellation can stop a guest that never returns.
-        store.epoch_deadline_async_yield_and_update(1);
-        store.set_epoch_deadline(1);
+        let mut store = state.into_store(&self.engine);
         self.refuel(&mut store, rpc)?;
         let instance = plugin
             .pre

@@ -194,9 +194,7 @@ impl Plugin {
         engine: &Engine,
         state: GuestState,
     ) -> wasmtime::Result<Result<(), String>> {
-        let mut store = Store::new(engine, state);
-        store.epoch_deadline_async_yield_and_update(1);
-        store.set_epoch_deadline(1);
+        let mut store = state.into_store(engine);
         // With fuel metering on, the check must not run out.
         if store.get_fuel().is_ok() {
             store.set_fuel(u64::MAX)?;

@@ -14,77 +14,92 @@ use std::time::{Duration, Instant};
 use super::Instance;
 use super::bindings::types::PluginContext;
 
-/// Which plugin instance a call is for.
+/// Which plugin instance a call is for: what identifies it for Grafana,
+/// and the version of its settings.
+///
+/// A datasource uid is unique only within an org (provisioning gives the
+/// same uid to datasources of several orgs), and settings times have second
+/// precision, so neither is enough alone: two orgs' datasources must never
+/// share an instance, its cached state or its credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum InstanceKey {
-    /// A datasource, at one version of its settings.
+pub struct InstanceKey {
+    target: Target,
+    /// When its settings last changed (milliseconds since the Unix epoch).
+    settings_version: i64,
+}
+
+/// A plugin instance without its settings version.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// A datasource of one org.
     DataSource {
-        /// Its uid (its numeric id for old Grafana versions without uids).
+        /// The org the datasource belongs to.
+        org_id: i64,
+        /// The plugin serving it.
+        plugin_id: String,
+        /// Its numeric id.
+        id: i64,
+        /// Its uid (empty for old Grafana versions without uids).
         uid: String,
-        /// When its settings last changed.
-        updated_ms: i64,
     },
-    /// An app in one org, at one version of its settings.
+    /// An app in one org.
     App {
         /// The org.
         org_id: i64,
-        /// When its settings last changed.
-        updated_ms: i64,
+        /// The app plugin.
+        plugin_id: String,
     },
     /// Calls without instance settings (metrics scrapes, admission, ...).
     Plugin,
 }
 
 impl InstanceKey {
+    /// The key of calls without instance settings.
+    pub const PLUGIN: Self = Self {
+        target: Target::Plugin,
+        settings_version: 0,
+    };
+
     /// The key of the plugin instance `ctx` addresses.
     pub fn of(ctx: &PluginContext) -> Self {
         if let Some(ds) = &ctx.data_source_instance_settings {
-            let uid = if ds.uid.is_empty() {
-                ds.id.to_string()
-            } else {
-                ds.uid.clone()
-            };
-            InstanceKey::DataSource {
-                uid,
-                updated_ms: ds.last_updated_ms,
+            Self {
+                target: Target::DataSource {
+                    org_id: ctx.org_id,
+                    plugin_id: ctx.plugin_id.clone(),
+                    id: ds.id,
+                    uid: ds.uid.clone(),
+                },
+                settings_version: ds.last_updated_ms,
             }
         } else if let Some(app) = &ctx.app_instance_settings {
-            InstanceKey::App {
-                org_id: ctx.org_id,
-                updated_ms: app.last_updated_ms,
+            Self {
+                target: Target::App {
+                    org_id: ctx.org_id,
+                    plugin_id: ctx.plugin_id.clone(),
+                },
+                settings_version: app.last_updated_ms,
             }
         } else {
-            InstanceKey::Plugin
+            Self::PLUGIN
         }
     }
 
-    /// The plugin instance without its settings version, and the
-    /// version: keys with the same identity are one datasource (or app) at
-    /// different settings.
-    fn identity(&self) -> (Self, i64) {
-        match self {
-            InstanceKey::DataSource { uid, updated_ms } => (
-                InstanceKey::DataSource {
-                    uid: uid.clone(),
-                    updated_ms: 0,
-                },
-                *updated_ms,
-            ),
-            InstanceKey::App { org_id, updated_ms } => (
-                InstanceKey::App {
-                    org_id: *org_id,
-                    updated_ms: 0,
-                },
-                *updated_ms,
-            ),
-            InstanceKey::Plugin => (InstanceKey::Plugin, 0),
-        }
+    /// The datasource or app this key is a settings version of.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Whether the key is for calls without instance settings.
+    pub fn is_plugin(&self) -> bool {
+        self.target == Target::Plugin
     }
 
     /// Whether `other` is the same plugin instance at other settings.
     pub(super) fn is_older_version_of(&self, other: &Self) -> bool {
-        let ((a, x), (b, y)) = (self.identity(), other.identity());
-        a == b && x != y && !matches!(a, InstanceKey::Plugin)
+        self.target == other.target
+            && self.settings_version != other.settings_version
+            && !self.is_plugin()
     }
 }
 
@@ -100,7 +115,7 @@ struct Idle {
     by_key: HashMap<InstanceKey, Vec<(Instant, Instance)>>,
     total: usize,
     /// The newest settings version seen per datasource or app.
-    newest: HashMap<InstanceKey, i64>,
+    newest: HashMap<Target, i64>,
 }
 
 impl Idle {
@@ -139,13 +154,25 @@ impl IdlePool {
     /// their settings are gone.
     pub fn take(&self, key: &InstanceKey) -> (Option<Instance>, Vec<Instance>) {
         let mut idle = self.idle.lock().expect("idle pool lock");
-        let (identity, version) = key.identity();
-        let newest = idle.newest.entry(identity).or_insert(version);
-        let mut stale = Vec::new();
-        if version >= *newest {
-            *newest = version;
-            stale = idle.remove_where(|k, _| k.is_older_version_of(key));
-        }
+        let version = key.settings_version;
+        // Only settings newer than the newest seen make older instances
+        // stale; the same version is the common case and costs no scan.
+        let newer = match idle.newest.get_mut(&key.target) {
+            Some(newest) if version > *newest => {
+                *newest = version;
+                true
+            }
+            Some(_) => false,
+            None => {
+                idle.newest.insert(key.target.clone(), version);
+                false
+            }
+        };
+        let stale = if newer {
+            idle.remove_where(|k, _| k.is_older_version_of(key))
+        } else {
+            Vec::new()
+        };
         let instance = idle.by_key.get_mut(key).and_then(Vec::pop).map(|(_, i)| i);
         if instance.is_some() {
             idle.total -= 1;
@@ -164,11 +191,10 @@ impl IdlePool {
         max_per_key: usize,
     ) -> Option<Instance> {
         let mut idle = self.idle.lock().expect("idle pool lock");
-        let (identity, version) = key.identity();
         let outdated = idle
             .newest
-            .get(&identity)
-            .is_some_and(|newest| version < *newest);
+            .get(&key.target)
+            .is_some_and(|newest| key.settings_version < *newest);
         if outdated || idle.total >= self.max_total {
             return Some(instance);
         }

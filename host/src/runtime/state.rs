@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
-use tokio::sync::mpsc;
-use wasmtime::ResourceLimiter;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, ResourceLimiter, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -21,6 +21,26 @@ use crate::sandbox::http::OutboundHttp;
 /// from Rust or C hold a few hundred to a few thousand, an interpreter's
 /// tens of thousands).
 pub const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+/// Host memory charged for each resource a guest holds in the host's table
+/// (`wasi:http` fields, requests, bodies, streams, pollables, ...): at
+/// least what the largest of them can hold. A fields resource is capped at
+/// [`FIELD_SIZE_LIMIT`] and an outgoing body buffers one
+/// [`BODY_CHUNK_SIZE`](crate::sandbox::http::BODY_CHUNK_SIZE) chunk; the rest hold less.
+pub const RESOURCE_CHARGE: usize = 64 * 1024;
+
+/// Resources every instance may hold whatever its memory use, so that a
+/// guest using all its memory can still read its clock and write a log
+/// (this many × [`RESOURCE_CHARGE`] is the fixed margin per instance).
+pub const FREE_RESOURCES: usize = 32;
+
+/// In-memory size of one `wasi:http` fields resource (headers or
+/// trailers): four times what proxies accept on the wire.
+pub const FIELD_SIZE_LIMIT: usize = 32 * 1024;
+
+/// Component-model handles a store may hold (host resources passed to the
+/// guest and the guest's own resources).
+pub const MAX_COMPONENT_HANDLES: usize = 20_000;
 
 /// Caps a guest's linear memory and tables, and accounts for its memory
 /// and its existence in the host's metrics.
@@ -39,36 +59,11 @@ impl GuestLimiter {
             metrics,
         }
     }
-}
 
-impl ResourceLimiter for GuestLimiter {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        _: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        if desired > self.max_memory {
-            // An error traps the guest with this message, more precise than
-            // the guest's own out-of-memory abort.
-            wasmtime::bail!(
-                "linear memory limit exceeded: the guest asked for {desired} bytes, the limit is {} bytes",
-                self.max_memory
-            );
-        }
-        let grown = desired.saturating_sub(current);
-        self.memory += grown;
-        self.metrics.add_memory(grown as i64);
-        Ok(true)
-    }
-
-    fn table_growing(
-        &mut self,
-        _: usize,
-        desired: usize,
-        _: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= MAX_TABLE_ELEMENTS)
+    /// The memory cap less the guest's linear memory: what its host-side
+    /// resources may still take.
+    fn unused(&self) -> usize {
+        self.max_memory.saturating_sub(self.memory)
     }
 }
 
@@ -85,11 +80,86 @@ impl Drop for GuestLimiter {
 #[derive(Default)]
 pub struct Outbox {
     /// Messages of a resource call.
-    pub resource: Option<mpsc::Sender<CallResourceResponse>>,
+    pub resource: Option<mpsc::Sender<Queued<CallResourceResponse>>>,
     /// Packets of a running stream.
-    pub stream: Option<mpsc::Sender<Vec<u8>>>,
+    pub stream: Option<mpsc::Sender<Queued<Vec<u8>>>>,
     /// Chunks of a chunked query.
-    pub chunks: Option<mpsc::Sender<DataChunk>>,
+    pub chunks: Option<mpsc::Sender<Queued<DataChunk>>>,
+}
+
+/// A message a guest sent, holding its share of the instance's queue
+/// budget until Grafana's connection takes it.
+pub struct Queued<T> {
+    /// The message.
+    pub message: T,
+    /// Released when dropped.
+    pub charge: OwnedSemaphorePermit,
+}
+
+/// What a message sent by a guest takes in host memory, roughly.
+pub trait HostSize {
+    /// Its size in bytes.
+    fn host_size(&self) -> usize;
+}
+
+impl HostSize for Vec<u8> {
+    fn host_size(&self) -> usize {
+        self.len()
+    }
+}
+
+impl HostSize for CallResourceResponse {
+    fn host_size(&self) -> usize {
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(name, values)| name.len() + values.iter().map(String::len).sum::<usize>())
+            .sum();
+        headers + self.body.len()
+    }
+}
+
+impl HostSize for DataChunk {
+    fn host_size(&self) -> usize {
+        let frame = self.frame.as_ref().map_or(0, crate::frames::host_bytes);
+        self.ref_id.len() + self.frame_id.len() + frame
+    }
+}
+
+/// Messages a guest's instance has sent and Grafana has not yet taken may
+/// hold at most its memory cap in host memory; a guest sending more waits
+/// (its `send` blocks), as it does for a slow reader. Counted in KiB.
+struct QueueBudget {
+    permits: Arc<Semaphore>,
+    kib: u32,
+}
+
+impl QueueBudget {
+    fn new(max_memory: usize) -> Self {
+        let kib = u32::try_from(max_memory / 1024).unwrap_or(u32::MAX).max(1);
+        Self {
+            permits: Arc::new(Semaphore::new(kib as usize)),
+            kib,
+        }
+    }
+
+    /// Waits until `bytes` fit the budget (a message larger than the whole
+    /// budget takes all of it), or the reader is gone.
+    async fn charge<T>(
+        &self,
+        bytes: usize,
+        sender: &mpsc::Sender<T>,
+    ) -> Result<OwnedSemaphorePermit, SendError> {
+        let kib = u32::try_from(bytes.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .min(self.kib);
+        tokio::select! {
+            permit = self.permits.clone().acquire_many_owned(kib) => {
+                permit.map_err(|_| SendError::Closed)
+            }
+            () = sender.closed() => Err(SendError::Closed),
+        }
+    }
 }
 
 /// Per-instance state: WASI and HTTP contexts, resource limits, outbox.
@@ -100,10 +170,11 @@ pub struct GuestState {
     /// The `wasi:http` hooks, which know the call in progress.
     pub http: OutboundHttp,
     /// Memory and table caps, enforced by the store's limiter.
-    pub limits: GuestLimiter,
+    limits: GuestLimiter,
     plugin_id: Arc<str>,
     /// Senders of the call in progress.
     pub outbox: Outbox,
+    queue: QueueBudget,
 }
 
 impl GuestState {
@@ -119,12 +190,13 @@ impl GuestState {
     ) -> wasmtime::Result<Self> {
         Ok(Self {
             wasi: sandbox.wasi.context()?,
-            http_ctx: WasiHttpCtx::new(),
+            http_ctx: http_context(),
             table: ResourceTable::new(),
             http: OutboundHttp::new(sandbox.http.clone()),
             limits: GuestLimiter::new(sandbox.config.max_memory_bytes(), metrics),
             plugin_id: plugin_id.clone(),
             outbox: Outbox::default(),
+            queue: QueueBudget::new(sandbox.config.max_memory_bytes()),
         })
     }
 
@@ -132,10 +204,89 @@ impl GuestState {
     pub fn plugin_id(&self) -> &Arc<str> {
         &self.plugin_id
     }
+
+    /// A store owning this state, with the sandbox's per-store limits: the
+    /// memory cap (linear memory and host resources together), what one
+    /// answer or host call may make the host copy out of the guest (no more
+    /// than the memory cap, so that aliased lists, many entries pointing at
+    /// the same bytes, cannot multiply it), handles, and a yield to the
+    /// async runtime at every epoch tick, so that deadlines and
+    /// cancellation can stop a guest that never returns.
+    pub fn into_store(self, engine: &Engine) -> Store<GuestState> {
+        let max_memory = self.limits.max_memory;
+        let mut store = Store::new(engine, self);
+        store.limiter(|state| state);
+        store.set_hostcall_fuel(max_memory);
+        store.set_max_component_handles(MAX_COMPONENT_HANDLES);
+        store.epoch_deadline_async_yield_and_update(1);
+        store.set_epoch_deadline(1);
+        store
+    }
+
+    /// Host memory charged for the guest's resources in the host's table.
+    fn resources_charge(&mut self) -> usize {
+        let held = self.table.iter_mut().count();
+        held.saturating_sub(FREE_RESOURCES)
+            .saturating_mul(RESOURCE_CHARGE)
+    }
+
+    /// Lets the table grow only as far as the memory cap still allows, so
+    /// that linear memory and host-side resources together stay within it.
+    /// Every WASI and `wasi:http` host call reaches the table through a
+    /// view, and sets this first.
+    fn bound_resources(&mut self) {
+        let affordable = self.limits.unused() / RESOURCE_CHARGE;
+        self.table
+            .set_max_capacity(FREE_RESOURCES.saturating_add(affordable));
+    }
+}
+
+/// The memory cap covers linear memory and the host-side resources the
+/// guest holds: growing memory is refused when both would exceed it.
+impl ResourceLimiter for GuestState {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let grown = desired.saturating_sub(current);
+        let total = self.limits.memory.saturating_add(grown);
+        let resources = self.resources_charge();
+        let max = self.limits.max_memory;
+        if total.saturating_add(resources) > max {
+            // An error traps the guest with this message, more precise than
+            // the guest's own out-of-memory abort.
+            wasmtime::bail!(
+                "linear memory limit exceeded: the guest asked for {total} bytes while its \
+                 host resources take {resources} bytes, the limit is {max} bytes"
+            );
+        }
+        self.limits.memory = total;
+        self.limits.metrics.add_memory(grown as i64);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _: usize,
+        desired: usize,
+        _: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+/// `wasi:http` state with fields resources capped at [`FIELD_SIZE_LIMIT`].
+fn http_context() -> WasiHttpCtx {
+    let mut ctx = WasiHttpCtx::new();
+    ctx.set_field_size_limit(FIELD_SIZE_LIMIT);
+    ctx
 }
 
 impl WasiView for GuestState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
+        self.bound_resources();
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
@@ -145,6 +296,7 @@ impl WasiView for GuestState {
 
 impl WasiHttpView for GuestState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
+        self.bound_resources();
         WasiHttpCtxView {
             ctx: &mut self.http_ctx,
             table: &mut self.table,
@@ -174,21 +326,33 @@ impl log::Host for GuestState {
     }
 }
 
-/// Sends `message` on the call's channel, waiting while the reader is slow.
-async fn send_to<T>(
-    sender: Option<&mpsc::Sender<T>>,
+/// Sends `message` on the call's channel, waiting while the reader is slow
+/// or the instance's queued messages fill its budget.
+async fn send_to<T: HostSize>(
+    sender: Option<&mpsc::Sender<Queued<T>>>,
+    queue: &QueueBudget,
     message: T,
     what: &str,
 ) -> Result<(), SendError> {
     let Some(sender) = sender else {
         return Err(SendError::Invalid(format!("no {what} is in progress")));
     };
-    sender.send(message).await.map_err(|_| SendError::Closed)
+    let charge = queue.charge(message.host_size(), sender).await?;
+    sender
+        .send(Queued { message, charge })
+        .await
+        .map_err(|_| SendError::Closed)
 }
 
 impl resource_sender::Host for GuestState {
     async fn send(&mut self, response: CallResourceResponse) -> Result<(), SendError> {
-        send_to(self.outbox.resource.as_ref(), response, "resource call").await
+        send_to(
+            self.outbox.resource.as_ref(),
+            &self.queue,
+            response,
+            "resource call",
+        )
+        .await
     }
 }
 
@@ -201,7 +365,7 @@ impl stream_sender::Host for GuestState {
                 "stream packet is not valid JSON: {err}"
             )));
         }
-        send_to(self.outbox.stream.as_ref(), data, "stream").await
+        send_to(self.outbox.stream.as_ref(), &self.queue, data, "stream").await
     }
 
     /// Encodes the frame as Frame JSON here, as a query's frame would be.
@@ -212,7 +376,7 @@ impl stream_sender::Host for GuestState {
     ) -> Result<(), SendError> {
         let json = crate::convert::to_proto::stream_frame(frame, parts)
             .map_err(|err| SendError::Invalid(format!("stream frame: {err}")))?;
-        send_to(self.outbox.stream.as_ref(), json, "stream").await
+        send_to(self.outbox.stream.as_ref(), &self.queue, json, "stream").await
     }
 
     /// Sleeps, ending early once the stream's reader is gone.
@@ -231,6 +395,12 @@ impl stream_sender::Host for GuestState {
 
 impl chunk_sender::Host for GuestState {
     async fn send(&mut self, chunk: DataChunk) -> Result<(), SendError> {
-        send_to(self.outbox.chunks.as_ref(), chunk, "chunked query").await
+        send_to(
+            self.outbox.chunks.as_ref(),
+            &self.queue,
+            chunk,
+            "chunked query",
+        )
+        .await
     }
 }

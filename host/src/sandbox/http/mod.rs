@@ -86,7 +86,21 @@ impl WasiHttpHooks for OutboundHttp {
         let call = self.call.clone();
         Box::new(async move { dispatch(&policy, &call, request, options).await })
     }
+
+    /// One buffered chunk per outgoing body, of at most [`BODY_CHUNK_SIZE`]
+    /// bytes: what a body holds in host memory stays within the charge of
+    /// one resource.
+    fn p2_outgoing_body_buffer_chunks(&mut self) -> usize {
+        1
+    }
+
+    fn p2_outgoing_body_chunk_size(&mut self) -> usize {
+        BODY_CHUNK_SIZE
+    }
 }
+
+/// Largest write to an outgoing request body, buffered until sent.
+pub const BODY_CHUNK_SIZE: usize = 32 * 1024;
 
 /// Checks, completes and sends one request, logging its outcome (never
 /// its headers).

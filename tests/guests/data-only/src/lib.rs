@@ -1,7 +1,8 @@
 //! A plugin exporting only `grafana:plugin/data`, written directly against
 //! the WIT contract. A query whose JSON contains `"panic"` traps the guest;
 //! `"bad":"lengths"`, `"bad":"json"` or `"bad":"arrow"` make it return a
-//! frame the host must refuse.
+//! frame the host must refuse; `{"arrowHex": "…"}` returns those bytes as
+//! its Arrow answer, whatever they are.
 
 wit_bindgen::generate!({
     inline: "
@@ -33,7 +34,9 @@ impl Guest for DataOnly {
             }
             let fields = [("refId".to_owned(), query.ref_id.clone())];
             log::log(log::Level::Warn, "raw query", &fields);
-            let frame = if json.contains(r#""bad":"arrow""#) {
+            let frame = if let Some(bytes) = arrow_hex(&json) {
+                FrameData::ArrowIpc(bytes)
+            } else if json.contains(r#""bad":"arrow""#) {
                 FrameData::ArrowIpc(b"ARROW1 but not really".to_vec())
             } else {
                 FrameData::Columnar(frame(&json))
@@ -58,6 +61,16 @@ fn column(name: &str, values: Values) -> Field {
         labels: None,
         config: None,
     }
+}
+
+/// The bytes of `{"arrowHex": "…"}`, if the query is that.
+fn arrow_hex(json: &str) -> Option<Vec<u8>> {
+    let hex = json.split(r#""arrowHex":""#).nth(1)?.split('"').next()?;
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    hex.as_bytes()
+        .chunks(2)
+        .map(|pair| Some(digit(pair[0])? << 4 | digit(*pair.get(1)?)?))
+        .collect()
 }
 
 /// A three-row frame, broken as the query asks.

@@ -34,6 +34,13 @@ thread_local! {
     });
 }
 
+thread_local! {
+    /// The datasource URL of the first call this guest instance served: a
+    /// cache that is not keyed at all, as a careless plugin keeps one. Only
+    /// the host keeps it from being seen by other datasources.
+    static FIRST_SEEN: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
 /// Everything of the plugin context, as JSON.
 fn context_json(ctx: &PluginContext) -> Value {
     let ds = ctx.data_source_instance_settings.as_ref();
@@ -100,6 +107,16 @@ impl CallResourceHandler for Protocol {
                     200,
                     &json!({ "settingsVersion": session.settings_version as u64 }),
                 ))
+            }
+            "first-seen" => {
+                let url = req
+                    .plugin_context
+                    .data_source_instance_settings
+                    .as_ref()
+                    .map(|ds| ds.url.clone())
+                    .unwrap_or_default();
+                let first = FIRST_SEEN.with(|seen| seen.borrow_mut().get_or_insert(url).clone());
+                sender.send(CallResourceResponse::json(200, &json!({ "url": first })))
             }
             "slow" => {
                 SESSIONS.with(|sessions| sessions.get(&req.plugin_context))?;
@@ -226,6 +243,14 @@ impl StreamHandler for Protocol {
                     sender.send(format!(r#"{{"seq":{seq}}}"#).into_bytes())?;
                 }
                 panic!("the stream guest trapped on purpose")
+            }
+            // 8 MiB packets as fast as the host takes them, until the
+            // stream is cancelled.
+            "flood" => {
+                let packet = format!("\"{}\"", "x".repeat(8 << 20)).into_bytes();
+                loop {
+                    sender.send(packet.clone())?;
+                }
             }
             // One packet, then a loop that never looks at cancellation.
             "busy" => {

@@ -2,7 +2,8 @@
 //! (a query's JSON, or a resource call's JSON body) names one probe:
 //! misbehaviour (`loop`, `alloc`, `panic`), a capability (`read-file`,
 //! `env`, `socket`, `fetch`, `fetch-datasource`, `print`) or the
-//! instance's own state (`seen`, `secrets`). The answer is JSON:
+//! instance's own state (`seen`, `secrets`), or hoarding host memory
+//! (`hoard-fields`). The answer is JSON:
 //! `{"ok": value}` or `{"error": message}`. Its self-check fails when it
 //! can read the variable `PROBE_FAIL_SELF_CHECK`.
 
@@ -18,6 +19,9 @@ thread_local! {
     /// Everything this instance has been shown: datasource uids and
     /// secret values. Another instance must never see any of it.
     static SEEN: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// Host-side `wasi:http` fields this instance keeps alive between
+    /// calls, as a hostile guest hoards host memory.
+    static HOARD: RefCell<Vec<wasip2::http::types::Fields>> = const { RefCell::new(Vec::new()) };
 }
 
 struct Probe;
@@ -76,6 +80,10 @@ fn probe(ctx: &PluginContext, args: &Value) -> Result<Value, String> {
             Ok(Value::Null)
         }
         "seen" => Ok(SEEN.with(|seen| json!(*seen.borrow()))),
+        "hoard-fields" => hoard_fields(
+            args["count"].as_u64().unwrap_or(1),
+            args["kb"].as_u64().unwrap_or(1),
+        ),
         "secrets" => Ok(json!(ctx.data_source_instance_settings.as_ref().map(
             |ds| {
                 ds.decrypted_secure_json_data
@@ -86,6 +94,23 @@ fn probe(ctx: &PluginContext, args: &Value) -> Result<Value, String> {
         ))),
         other => Err(format!("no probe {other:?}")),
     }
+}
+
+/// Creates `count` `wasi:http` fields resources, each holding one header
+/// of `kb` KiB, and keeps them; answers how many the instance holds.
+fn hoard_fields(count: u64, kb: u64) -> Result<Value, String> {
+    let value = vec![b'x'; kb as usize * 1024];
+    HOARD.with(|hoard| {
+        let mut hoard = hoard.borrow_mut();
+        for _ in 0..count {
+            let fields = wasip2::http::types::Fields::new();
+            fields
+                .append("x-hoard", &value)
+                .map_err(|e| format!("append refused: {e:?}"))?;
+            hoard.push(fields);
+        }
+        Ok(json!(hoard.len()))
+    })
 }
 
 fn fetch(request: Request) -> Result<Value, String> {
