@@ -126,9 +126,10 @@ impl HostSize for DataChunk {
     }
 }
 
-/// Messages a guest's instance has sent and Grafana has not yet taken may
-/// hold at most its memory cap in host memory; a guest sending more waits
-/// (its `send` blocks), as it does for a slow reader. Counted in KiB.
+/// Messages a guest's instance has sent and Grafana has not yet taken
+/// count against its memory cap with its linear memory and host
+/// resources; a guest sending more waits (its `send` blocks), as it does
+/// for a slow reader. Counted in KiB.
 struct QueueBudget {
     permits: Arc<Semaphore>,
     kib: u32,
@@ -143,22 +144,32 @@ impl QueueBudget {
         }
     }
 
-    /// Waits until `bytes` fit the budget (a message larger than the whole
-    /// budget takes all of it), or the reader is gone.
+    /// Bytes queued now.
+    fn queued(&self) -> usize {
+        (self.kib as usize).saturating_sub(self.permits.available_permits()) * 1024
+    }
+
+    /// Waits until `bytes` fit beside what is queued and the `held` bytes
+    /// the instance holds otherwise (a message that cannot fit at all waits
+    /// for an empty queue), or the reader is gone.
     async fn charge<T>(
         &self,
         bytes: usize,
+        held: usize,
         sender: &mpsc::Sender<T>,
     ) -> Result<OwnedSemaphorePermit, SendError> {
-        let kib = u32::try_from(bytes.div_ceil(1024))
-            .unwrap_or(u32::MAX)
-            .min(self.kib);
-        tokio::select! {
-            permit = self.permits.clone().acquire_many_owned(kib) => {
-                permit.map_err(|_| SendError::Closed)
+        let kib = |bytes: usize| u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX);
+        let own = kib(bytes).min(self.kib);
+        let with_held = own.saturating_add(kib(held)).min(self.kib);
+        let mut permit = tokio::select! {
+            permit = self.permits.clone().acquire_many_owned(with_held) => {
+                permit.map_err(|_| SendError::Closed)?
             }
-            () = sender.closed() => Err(SendError::Closed),
-        }
+            () = sender.closed() => return Err(SendError::Closed),
+        };
+        // Only the message's own share stays taken.
+        drop(permit.split((with_held - own) as usize));
+        Ok(permit)
     }
 }
 
@@ -235,7 +246,8 @@ impl GuestState {
     /// Every WASI and `wasi:http` host call reaches the table through a
     /// view, and sets this first.
     fn bound_resources(&mut self) {
-        let affordable = self.limits.unused() / RESOURCE_CHARGE;
+        let unused = self.limits.unused().saturating_sub(self.queue.queued());
+        let affordable = unused / RESOURCE_CHARGE;
         self.table
             .set_max_capacity(FREE_RESOURCES.saturating_add(affordable));
     }
@@ -252,14 +264,14 @@ impl ResourceLimiter for GuestState {
     ) -> wasmtime::Result<bool> {
         let grown = desired.saturating_sub(current);
         let total = self.limits.memory.saturating_add(grown);
-        let resources = self.resources_charge();
+        let resources = self.resources_charge() + self.queue.queued();
         let max = self.limits.max_memory;
         if total.saturating_add(resources) > max {
             // An error traps the guest with this message, more precise than
             // the guest's own out-of-memory abort.
             wasmtime::bail!(
                 "linear memory limit exceeded: the guest asked for {total} bytes while its \
-                 host resources take {resources} bytes, the limit is {max} bytes"
+                 host resources and queued messages take {resources} bytes, the limit is {max} bytes"
             );
         }
         self.limits.memory = total;
@@ -326,33 +338,31 @@ impl log::Host for GuestState {
     }
 }
 
-/// Sends `message` on the call's channel, waiting while the reader is slow
-/// or the instance's queued messages fill its budget.
-async fn send_to<T: HostSize>(
-    sender: Option<&mpsc::Sender<Queued<T>>>,
-    queue: &QueueBudget,
-    message: T,
-    what: &str,
-) -> Result<(), SendError> {
-    let Some(sender) = sender else {
-        return Err(SendError::Invalid(format!("no {what} is in progress")));
-    };
-    let charge = queue.charge(message.host_size(), sender).await?;
-    sender
-        .send(Queued { message, charge })
-        .await
-        .map_err(|_| SendError::Closed)
+impl GuestState {
+    /// Sends `message` on the channel `pick` chooses, waiting while the
+    /// reader is slow or the message does not fit the memory cap yet.
+    async fn send_queued<T: HostSize>(
+        &mut self,
+        pick: fn(&Outbox) -> Option<&mpsc::Sender<Queued<T>>>,
+        message: T,
+        what: &str,
+    ) -> Result<(), SendError> {
+        let held = self.limits.memory.saturating_add(self.resources_charge());
+        let Some(sender) = pick(&self.outbox) else {
+            return Err(SendError::Invalid(format!("no {what} is in progress")));
+        };
+        let charge = self.queue.charge(message.host_size(), held, sender).await?;
+        sender
+            .send(Queued { message, charge })
+            .await
+            .map_err(|_| SendError::Closed)
+    }
 }
 
 impl resource_sender::Host for GuestState {
     async fn send(&mut self, response: CallResourceResponse) -> Result<(), SendError> {
-        send_to(
-            self.outbox.resource.as_ref(),
-            &self.queue,
-            response,
-            "resource call",
-        )
-        .await
+        self.send_queued(|o| o.resource.as_ref(), response, "resource call")
+            .await
     }
 }
 
@@ -365,7 +375,8 @@ impl stream_sender::Host for GuestState {
                 "stream packet is not valid JSON: {err}"
             )));
         }
-        send_to(self.outbox.stream.as_ref(), &self.queue, data, "stream").await
+        self.send_queued(|o| o.stream.as_ref(), data, "stream")
+            .await
     }
 
     /// Encodes the frame as Frame JSON here, as a query's frame would be.
@@ -376,7 +387,8 @@ impl stream_sender::Host for GuestState {
     ) -> Result<(), SendError> {
         let json = crate::convert::to_proto::stream_frame(frame, parts)
             .map_err(|err| SendError::Invalid(format!("stream frame: {err}")))?;
-        send_to(self.outbox.stream.as_ref(), &self.queue, json, "stream").await
+        self.send_queued(|o| o.stream.as_ref(), json, "stream")
+            .await
     }
 
     /// Sleeps, ending early once the stream's reader is gone.
@@ -395,12 +407,57 @@ impl stream_sender::Host for GuestState {
 
 impl chunk_sender::Host for GuestState {
     async fn send(&mut self, chunk: DataChunk) -> Result<(), SendError> {
-        send_to(
-            self.outbox.chunks.as_ref(),
-            &self.queue,
-            chunk,
-            "chunked query",
-        )
-        .await
+        self.send_queued(|o| o.chunks.as_ref(), chunk, "chunked query")
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::FutureExt as _;
+
+    use super::*;
+
+    const MIB: usize = 1 << 20;
+
+    #[tokio::test]
+    async fn queued_messages_share_the_memory_cap_with_what_the_instance_holds() {
+        let budget = QueueBudget::new(64 * MIB);
+        let (sender, _receiver) = mpsc::channel::<()>(1);
+        let first = budget.charge(16 * MIB, 16 * MIB, &sender).await.unwrap();
+        assert_eq!(budget.queued(), 16 * MIB, "only the message stays charged");
+        let second = budget.charge(16 * MIB, 16 * MIB, &sender).await.unwrap();
+        // 32 MiB queued and 16 MiB held: another 16 MiB would exceed 64.
+        let third = budget.charge(32 * MIB, 16 * MIB, &sender);
+        tokio::pin!(third);
+        assert!(third.as_mut().now_or_never().is_none(), "the sender waits");
+        drop((first, second));
+        assert!(
+            third.await.is_ok(),
+            "and goes on once Grafana took the rest"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_message_larger_than_the_cap_waits_for_an_empty_queue() {
+        let budget = QueueBudget::new(64 * MIB);
+        let (sender, _receiver) = mpsc::channel::<()>(1);
+        let small = budget.charge(MIB, 0, &sender).await.unwrap();
+        let huge = budget.charge(100 * MIB, 60 * MIB, &sender);
+        tokio::pin!(huge);
+        assert!(huge.as_mut().now_or_never().is_none());
+        drop(small);
+        assert!(huge.await.is_ok());
+        assert_eq!(budget.queued(), 0, "released with the message");
+    }
+
+    #[tokio::test]
+    async fn a_waiting_sender_stops_when_the_reader_is_gone() {
+        let budget = QueueBudget::new(MIB);
+        let (sender, receiver) = mpsc::channel::<()>(1);
+        let _full = budget.charge(MIB, 0, &sender).await.unwrap();
+        let waiting = budget.charge(MIB, 0, &sender);
+        drop(receiver);
+        assert!(matches!(waiting.await, Err(SendError::Closed)));
     }
 }

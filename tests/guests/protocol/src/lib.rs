@@ -244,10 +244,10 @@ impl StreamHandler for Protocol {
                 }
                 panic!("the stream guest trapped on purpose")
             }
-            // 8 MiB packets as fast as the host takes them, until the
+            // 16 MiB packets as fast as the host takes them, until the
             // stream is cancelled.
             "flood" => {
-                let packet = format!("\"{}\"", "x".repeat(8 << 20)).into_bytes();
+                let packet = format!("\"{}\"", "x".repeat(16 << 20)).into_bytes();
                 loop {
                     sender.send(packet.clone())?;
                 }
