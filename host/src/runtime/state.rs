@@ -16,6 +16,7 @@ use crate::logging;
 use crate::metrics::Metrics;
 use crate::sandbox::Sandbox;
 use crate::sandbox::http::OutboundHttp;
+use crate::sandbox::logs::GuestLog;
 
 /// Table elements an instance may have (function tables of guests compiled
 /// from Rust or C hold a few hundred to a few thousand, an interpreter's
@@ -104,6 +105,8 @@ pub struct GuestState {
     plugin_id: Arc<str>,
     /// Senders of the call in progress.
     pub outbox: Outbox,
+    /// The instance's rate-limited access to the host log.
+    pub log: Arc<GuestLog>,
 }
 
 impl GuestState {
@@ -117,14 +120,20 @@ impl GuestState {
         sandbox: &Sandbox,
         metrics: Arc<Metrics>,
     ) -> wasmtime::Result<Self> {
+        let log = GuestLog::new(
+            plugin_id.clone(),
+            sandbox.config.log_lines_per_second,
+            metrics.clone(),
+        );
         Ok(Self {
-            wasi: sandbox.wasi.context()?,
+            wasi: sandbox.wasi.context(&log)?,
             http_ctx: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             http: OutboundHttp::new(sandbox.http.clone()),
             limits: GuestLimiter::new(sandbox.config.max_memory_bytes(), metrics),
             plugin_id: plugin_id.clone(),
             outbox: Outbox::default(),
+            log,
         })
     }
 
@@ -165,12 +174,11 @@ impl log::Host for GuestState {
             log::Level::Warn => logging::Level::Warn,
             log::Level::Error => logging::Level::Error,
         };
-        let mut map: Map<String, Value> = fields
+        let map: Map<String, Value> = fields
             .into_iter()
             .map(|(key, value)| (key, Value::String(value)))
             .collect();
-        map.insert("pluginId".into(), Value::String(self.plugin_id.to_string()));
-        logging::write(level, &message, map);
+        self.log.write(level, &message, map);
     }
 }
 
@@ -197,9 +205,9 @@ impl stream_sender::Host for GuestState {
         // Grafana rejects a packet that is not JSON and restarts the stream;
         // telling the guest right away is more useful.
         if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(&data) {
-            return Err(SendError::Invalid(format!(
-                "stream packet is not valid JSON: {err}"
-            )));
+            let error = format!("stream packet is not valid JSON: {err}");
+            self.log.packet_rejected("not_json", &error);
+            return Err(SendError::Invalid(error));
         }
         send_to(self.outbox.stream.as_ref(), data, "stream").await
     }
@@ -210,8 +218,11 @@ impl stream_sender::Host for GuestState {
         frame: frames::FrameData,
         parts: frames::FrameInclude,
     ) -> Result<(), SendError> {
-        let json = crate::convert::to_proto::stream_frame(frame, parts)
-            .map_err(|err| SendError::Invalid(format!("stream frame: {err}")))?;
+        let json = crate::convert::to_proto::stream_frame(frame, parts).map_err(|err| {
+            let error = format!("stream frame: {err}");
+            self.log.packet_rejected("invalid_frame", &error);
+            SendError::Invalid(error)
+        })?;
         send_to(self.outbox.stream.as_ref(), json, "stream").await
     }
 
