@@ -238,19 +238,6 @@ async fn resource_probe(plugin: &PluginProcess, args: Value) -> Value {
     first_resource_json(plugin, request).await
 }
 
-/// Waits until the host has logged a line with `message`; returns it.
-async fn logged(plugin: &PluginProcess, message: &str) -> Value {
-    loop {
-        let found = log_entries(plugin)
-            .into_iter()
-            .find(|entry| entry["@message"] == message);
-        if let Some(entry) = found {
-            return entry;
-        }
-        tokio::task::yield_now().await;
-    }
-}
-
 #[tokio::test]
 async fn guest_log_floods_are_rate_limited_and_the_drops_counted() {
     let plugin = launch_with(SANDBOX, &[("log_lines_per_second", "50")]).await;

@@ -120,6 +120,8 @@ async fn idle_instances_are_disposed_of_at_shutdown() {
         };
         first_resource_json(&plugin, request).await;
     }
+    // Both instances are back in the idle pool.
+    assert_no_calls_in_flight(&plugin).await;
     let stderr = plugin.stderr_handle();
     let (status, by_itself) = plugin.shutdown().await.unwrap();
     assert!(by_itself && status.success(), "{status}");

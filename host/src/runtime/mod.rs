@@ -16,6 +16,7 @@ mod swap;
 mod threads;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -368,7 +369,10 @@ impl Runtime {
         }
     }
 
-    /// [`Runtime::call`] on one version of the component.
+    /// [`Runtime::call`] on one version of the component. The deadline is
+    /// enforced twice: at every epoch tick, by the guest's thread, for a
+    /// guest running; and here, shortly after, for a call waiting (in the
+    /// queue, in a host call) or a thread the machine is slow to run.
     async fn call_on<F, R>(
         self: &Arc<Self>,
         loaded: &Arc<Loaded>,
@@ -385,47 +389,49 @@ impl Runtime {
     {
         let started = Instant::now();
         let _in_flight = self.metrics.call_started();
-        let rpc = scope.rpc;
-        let (runtime, loaded) = (self.clone(), loaded.clone());
-        let work =
-            async move { runtime.within_deadline::<F, R>(&loaded, scope, outbox, call).await };
-        let result = match self.threads.run(work).await {
-            Ok(result) => result,
-            Err(threads::Stopped) => Err(CallError::ShuttingDown),
+        let (rpc, key) = (scope.rpc, scope.key.clone());
+        let stop = scope.deadline.map(|limit| (started + limit, limit));
+        let settled = Arc::new(Settled::default());
+        let (runtime, loaded, settles) = (self.clone(), loaded.clone(), settled.clone());
+        let work = async move {
+            runtime
+                .admit_and_run::<F, R>(&loaded, scope, outbox, call, stop, &settles)
+                .await
         };
+        let running = self.threads.run(work);
+        let finished = match stop {
+            Some((at, limit)) => {
+                let backstop = tokio::time::Instant::from_std(at + DEADLINE_BACKSTOP);
+                tokio::time::timeout_at(backstop, running)
+                    .await
+                    .unwrap_or_else(|_| {
+                        if settled.abandon() {
+                            self.sandbox.backoff.record(&key, true);
+                        }
+                        Ok(Err(self.stopped(rpc, limit)))
+                    })
+            }
+            None => running.await,
+        };
+        let result = finished.unwrap_or(Err(CallError::ShuttingDown));
         self.metrics.observe_call(rpc, &result, started.elapsed());
         result
     }
 
-    /// Admits and runs a call under the scope's deadline, enforced twice:
-    /// by a timer, for a guest waiting in a host call or in the queue, and
-    /// at every epoch tick, for a guest running. Only a guest stopped while
-    /// it ran counts towards the back-off.
-    async fn within_deadline<F: Family, R>(
+    /// Admits the call, then runs it.
+    async fn admit_and_run<F: Family, R>(
         &self,
         loaded: &Loaded,
         scope: CallScope,
         outbox: Outbox,
         call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>,
+        stop: Option<(Instant, Duration)>,
+        settled: &Settled,
     ) -> Result<R, CallError> {
-        let (rpc, key) = (scope.rpc, scope.key.clone());
-        let Some(limit) = scope.deadline else {
-            let _admitted = self.admit(rpc, &key).await?;
-            return self.run::<F, R>(loaded, scope, outbox, call, None).await;
-        };
-        let stop = Instant::now() + limit;
-        let until = tokio::time::Instant::from_std(stop);
-        let _admitted = match tokio::time::timeout_at(until, self.admit(rpc, &key)).await {
-            Ok(admitted) => admitted?,
-            Err(_) => return Err(self.stopped(rpc, limit)),
-        };
-        let run = self.run::<F, R>(loaded, scope, outbox, call, Some((stop, limit)));
-        tokio::time::timeout_at(until, run)
+        let _admitted = self.admit(scope.rpc, &scope.key).await?;
+        settled.start();
+        self.run::<F, R>(loaded, scope, outbox, call, stop, settled)
             .await
-            .unwrap_or_else(|_| {
-                self.sandbox.backoff.record(&key, true);
-                Err(self.stopped(rpc, limit))
-            })
     }
 
     /// Lets a call of `rpc` for `key` in: the instance is not backed off,
@@ -467,6 +473,7 @@ impl Runtime {
         outbox: Outbox,
         call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>,
         stop: Option<(Instant, Duration)>,
+        settled: &Settled,
     ) -> Result<R, CallError> {
         let CallScope {
             rpc,
@@ -484,7 +491,7 @@ impl Runtime {
                 .await
                 .inspect_err(|err| {
                     // No room is not the guest's failure.
-                    if !matches!(err, CallError::Overloaded { .. }) {
+                    if !matches!(err, CallError::Overloaded { .. }) && settled.settle() {
                         self.sandbox.backoff.record(&key, true);
                     }
                 })?,
@@ -523,7 +530,7 @@ impl Runtime {
             Ok(_) | Err(CallError::Failed(_) | CallError::Unimplemented)
         );
         // No room is not the guest's failure.
-        if !matches!(outcome, Err(CallError::Overloaded { .. })) {
+        if !matches!(outcome, Err(CallError::Overloaded { .. })) && settled.settle() {
             self.sandbox.backoff.record(&key, !healthy);
         }
         if healthy {
@@ -695,6 +702,47 @@ fn log_loaded(plugin: &Plugin, settings: &RuntimeSettings, metrics: &Metrics) {
 
 /// How long a guest's `dispose` may run.
 const DISPOSE_DEADLINE: Duration = Duration::from_secs(1);
+
+/// How long after its deadline the caller answers for a guest that has not
+/// been stopped yet: two epoch ticks, by which time a running guest has
+/// normally stopped itself.
+const DEADLINE_BACKSTOP: Duration = Duration::from_millis(20);
+
+/// Who reports a failed call to the back-off, once it was admitted: the
+/// guest's thread when the call ends there, or the caller when it gave up
+/// on it at its deadline first; never both.
+#[derive(Default)]
+struct Settled(std::sync::atomic::AtomicU8);
+
+impl Settled {
+    const QUEUED: u8 = 0;
+    const RUNNING: u8 = 1;
+    const DONE: u8 = 2;
+
+    /// The call was admitted.
+    fn start(&self) {
+        let _ = self.0.compare_exchange(
+            Self::QUEUED,
+            Self::RUNNING,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
+
+    /// The guest's thread reports the outcome: whether it may (the caller
+    /// has not given up on the call).
+    fn settle(&self) -> bool {
+        self.0
+            .compare_exchange(Self::RUNNING, Self::DONE, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// The caller gives up on the call: whether it reports the failure
+    /// (the call had been admitted and nothing was reported).
+    fn abandon(&self) -> bool {
+        self.0.swap(Self::DONE, Ordering::AcqRel) == Self::RUNNING
+    }
+}
 
 /// How long calls running at shutdown may take to end by themselves.
 const SHUTDOWN_CALL_GRACE: Duration = Duration::from_millis(250);
