@@ -15,6 +15,7 @@
 mod common;
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -107,7 +108,7 @@ fn guest_call(c: &mut Criterion) {
 
 /// The random-walk query of `points` through the runtime, then the answer
 /// encoded as Grafana receives it.
-async fn query_to_arrow(runtime: &Runtime, points: usize) -> pb::QueryDataResponse {
+async fn query_to_arrow(runtime: &Arc<Runtime>, points: usize) -> pb::QueryDataResponse {
     let mut request = from_proto::query_data_request(grafana_request(points));
     let scope = runtime.scope("QueryData", &mut request.plugin_context, None);
     let format = request.format;

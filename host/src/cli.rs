@@ -129,14 +129,18 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     let outcome = runtime.block_on(serve_mode(args));
-    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
-    match outcome {
+    // Tasks still running (guests' included) are left behind: exit must
+    // not wait for them.
+    runtime.shutdown_background();
+    let code = match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error = format!("{err:#}"), "plugin host failed");
             ExitCode::FAILURE
         }
-    }
+    };
+    logging::finish();
+    code
 }
 
 /// Serves as Grafana's child, or in standalone mode (building and watching

@@ -146,7 +146,12 @@ impl PluginProcess {
 
     /// The stderr lines (the plugin's log) received so far.
     pub fn stderr_lines(&self) -> Vec<String> {
-        self.stderr.lock().map(|l| l.clone()).unwrap_or_default()
+        self.stderr_handle().lines()
+    }
+
+    /// The plugin's stderr lines, still readable after it stopped.
+    pub fn stderr_handle(&self) -> Lines {
+        Lines(self.stderr.clone())
     }
 
     /// Lines the plugin wrote to stdout after the handshake (there should be
@@ -198,6 +203,17 @@ impl PluginProcess {
                 Ok((self.child.wait().await?, false))
             }
         }
+    }
+}
+
+/// Lines a plugin wrote, collected as they come.
+#[derive(Clone)]
+pub struct Lines(Arc<Mutex<Vec<String>>>);
+
+impl Lines {
+    /// The lines received so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().map(|l| l.clone()).unwrap_or_default()
     }
 }
 

@@ -5,11 +5,20 @@
 //! `@timestamp` (exactly six fractional digits, go-plugin's parse layout);
 //! every other key becomes a key/value pair in Grafana's log. The host's own
 //! `tracing` events and the guest's log calls both end up here.
+//!
+//! Lines go through a bounded queue to a writer thread, so that a call
+//! never waits for stderr (Grafana may read it slowly); when the queue is
+//! full, lines are dropped and counted. Each line is at most
+//! [`MAX_LINE_BYTES`]: longer messages and fields are cut, and the line
+//! says so.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::str::FromStr;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
+
+use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder, WorkerGuard};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
@@ -91,10 +100,43 @@ impl FromStr for Level {
 
 static MAX_LEVEL: OnceLock<Level> = OnceLock::new();
 
+/// Lines waiting for the writer thread before further lines are dropped.
+const QUEUE_LINES: usize = 16_384;
+
+/// Longest line written, in bytes (JSON-escaped, newline excluded).
+pub const MAX_LINE_BYTES: usize = 64 << 10;
+/// Most of a line one message may take.
+const MAX_MESSAGE_BYTES: usize = 32 << 10;
+/// Most of a line one field's key and value may take.
+const MAX_FIELD_BYTES: usize = 8 << 10;
+/// What `@level`, `@timestamp`, the cut notice and JSON punctuation take.
+const RESERVED_BYTES: usize = 256;
+
+/// The writer thread's queue, once [`init`] ran.
+struct Writer {
+    queue: NonBlocking,
+    dropped: ErrorCounter,
+    /// Flushes the queue when dropped.
+    guard: Mutex<Option<WorkerGuard>>,
+}
+
+static WRITER: OnceLock<Writer> = OnceLock::new();
+
 /// Installs the hclog writer as the process's `tracing` subscriber, writing
-/// entries at `max_level` and above. Call once, early.
+/// entries at `max_level` and above through the writer thread. Call once,
+/// early; call [`finish`] before exiting.
 pub fn init(max_level: Level) {
     let _ = MAX_LEVEL.set(max_level);
+    let (queue, guard) = NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(QUEUE_LINES)
+        .thread_name("log-writer")
+        .finish(std::io::stderr());
+    let _ = WRITER.set(Writer {
+        dropped: queue.error_counter(),
+        queue,
+        guard: Mutex::new(Some(guard)),
+    });
     // Dependencies (HTTP/2, gRPC) log every frame at debug: keep their
     // warnings and errors only.
     let filter = Targets::new()
@@ -127,6 +169,22 @@ fn log_panics() {
     }));
 }
 
+/// Writes the lines still queued (waiting a second at most, as stderr may
+/// be stuck) and makes later lines go to stderr directly.
+pub fn finish() {
+    let guard = WRITER
+        .get()
+        .and_then(|writer| writer.guard.lock().ok()?.take());
+    drop(guard);
+}
+
+/// Lines dropped so far because the writer's queue was full.
+pub fn dropped_lines() -> u64 {
+    WRITER
+        .get()
+        .map_or(0, |writer| writer.dropped.dropped_lines() as u64)
+}
+
 /// Whether an entry at `level` would be written.
 pub fn enabled(level: Level) -> bool {
     level >= *MAX_LEVEL.get().unwrap_or(&Level::Debug)
@@ -140,15 +198,47 @@ pub fn write(level: Level, message: &str, fields: Map<String, Value>) {
     }
 }
 
-/// Formats one hclog JSON line (without the newline).
+/// Formats one hclog JSON line (without the newline), cut to
+/// [`MAX_LINE_BYTES`].
 fn format_entry(
     level: Level,
     message: &str,
-    mut fields: Map<String, Value>,
+    fields: Map<String, Value>,
     now: DateTime<Utc>,
 ) -> String {
+    let mut room = MAX_LINE_BYTES - RESERVED_BYTES;
+    let (message, mut cut) = fit(message, room.min(MAX_MESSAGE_BYTES));
+    room -= escaped_len(&message);
+    let mut kept = Map::new();
+    for (key, value) in fields {
+        let (key, key_cut) = fit(&key, room.min(MAX_FIELD_BYTES) / 4);
+        let value = match value {
+            Value::String(text) => {
+                let budget = room.min(MAX_FIELD_BYTES).saturating_sub(escaped_len(&key));
+                let (text, value_cut) = fit(&text, budget);
+                cut |= value_cut;
+                Value::String(text.into_owned())
+            }
+            other => other,
+        };
+        // Quotes, colon and comma.
+        let size = escaped_len(&key) + json_len(&value) + 4;
+        if key_cut || size > room {
+            cut = true;
+            break;
+        }
+        room -= size;
+        kept.insert(key.into_owned(), value);
+    }
+    let mut fields = kept;
+    if cut {
+        fields.insert(
+            "cut".into(),
+            format!("the entry was longer than {MAX_LINE_BYTES} bytes and was cut").into(),
+        );
+    }
     fields.insert("@level".into(), level.as_str().into());
-    fields.insert("@message".into(), message.into());
+    fields.insert("@message".into(), message.into_owned().into());
     fields.insert(
         "@timestamp".into(),
         now.to_rfc3339_opts(SecondsFormat::Micros, true).into(),
@@ -156,13 +246,56 @@ fn format_entry(
     Value::Object(fields).to_string()
 }
 
-/// Writes a whole line at once, so concurrent entries never interleave.
+/// The length of `text` in a JSON string, escapes included (as
+/// serde_json writes them), quotes excluded.
+fn escaped_len(text: &str) -> usize {
+    text.chars().map(escaped_char_len).sum()
+}
+
+fn escaped_char_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+        c if (c as u32) < 0x20 => 6,
+        c => c.len_utf8(),
+    }
+}
+
+/// The length of a field's value in JSON.
+fn json_len(value: &Value) -> usize {
+    match value {
+        Value::String(text) => escaped_len(text) + 2,
+        other => other.to_string().len(),
+    }
+}
+
+/// The longest prefix of `text` taking at most `budget` bytes escaped,
+/// and whether that cut anything.
+fn fit(text: &str, budget: usize) -> (Cow<'_, str>, bool) {
+    let mut used = 0;
+    for (at, c) in text.char_indices() {
+        used += escaped_char_len(c);
+        if used > budget {
+            return (Cow::Borrowed(&text[..at]), true);
+        }
+    }
+    (Cow::Borrowed(text), false)
+}
+
+/// Writes a whole line at once, so concurrent entries never interleave:
+/// queued for the writer thread, or straight to stderr before [`init`] and
+/// after [`finish`].
 fn write_line(line: &str) {
     let mut buf = String::with_capacity(line.len() + 1);
     buf.push_str(line);
     buf.push('\n');
+    let queued = WRITER
+        .get()
+        .filter(|writer| writer.guard.lock().is_ok_and(|guard| guard.is_some()));
     // A closed stderr must not take the host down; there is nowhere else to log.
-    let _ = std::io::stderr().lock().write_all(buf.as_bytes());
+    let _ = match queued {
+        Some(writer) => writer.queue.clone().write_all(buf.as_bytes()),
+        None => std::io::stderr().lock().write_all(buf.as_bytes()),
+    };
 }
 
 /// A `tracing` layer writing each event as an hclog JSON line.
@@ -272,6 +405,43 @@ mod tests {
         assert_eq!(parsed["@level"], "warn");
         assert_eq!(parsed["@message"], "m");
         assert_eq!(parsed["@timestamp"], "1970-01-01T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn a_line_of_control_characters_is_cut_and_says_so() {
+        let now = Utc.timestamp_opt(0, 0).unwrap();
+        let flood = "\u{1}".repeat(8 << 20);
+        let mut fields = Map::new();
+        fields.insert("big".into(), Value::String(flood.clone()));
+        for n in 0..10_000 {
+            fields.insert(format!("k{n}"), Value::String("v".repeat(100)));
+        }
+        let line = format_entry(Level::Info, &flood, fields, now);
+        assert!(line.len() <= MAX_LINE_BYTES, "{} bytes", line.len());
+        let parsed: Value = serde_json::from_str(&line).unwrap();
+        assert!(parsed["cut"].as_str().unwrap().contains("was cut"));
+        assert!(parsed["@message"].as_str().unwrap().starts_with('\u{1}'));
+        assert_eq!(parsed["@level"], "info");
+    }
+
+    #[test]
+    fn short_entries_are_not_cut() {
+        let now = Utc.timestamp_opt(0, 0).unwrap();
+        let mut fields = Map::new();
+        fields.insert("key".into(), "value \"quoted\" é".into());
+        let line = format_entry(Level::Info, "a message\twith a tab", fields, now);
+        let parsed: Value = serde_json::from_str(&line).unwrap();
+        assert!(parsed.get("cut").is_none(), "{line}");
+        assert_eq!(parsed["key"], "value \"quoted\" é");
+        assert_eq!(parsed["@message"], "a message\twith a tab");
+    }
+
+    #[test]
+    fn escaped_lengths_match_serde_json() {
+        for text in ["plain", "\"\\", "\u{1}\u{1f}\n\t", "é😀", "\u{7f}"] {
+            let json = Value::String(text.into()).to_string();
+            assert_eq!(escaped_len(text) + 2, json.len(), "{text:?}");
+        }
     }
 
     #[test]

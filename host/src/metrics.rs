@@ -30,6 +30,10 @@ pub struct Metrics {
     component: IntGaugeVec,
     loaded_at: IntGauge,
     loads: IntCounterVec,
+    log_dropped: IntCounterVec,
+    /// Lines the log writer had dropped at the last scrape.
+    queue_dropped_seen: std::sync::atomic::AtomicU64,
+    packets_rejected: IntCounterVec,
 }
 
 /// The outcome label of a call.
@@ -44,6 +48,7 @@ fn outcome<T>(result: &Result<T, CallError>) -> &'static str {
         Err(CallError::Overloaded { .. }) => "overloaded",
         Err(CallError::BackedOff { .. }) => "backed_off",
         Err(CallError::Replaced) => "replaced",
+        Err(CallError::ShuttingDown) => "shutting_down",
     }
 }
 
@@ -57,7 +62,7 @@ impl Metrics {
         let calls = IntCounterVec::new(
             Opts::new(
                 "calls_total",
-                "Guest calls by RPC and outcome (ok, error, unimplemented, trap, timeout, not_loaded, overloaded, backed_off, replaced).",
+                "Guest calls by RPC and outcome (ok, error, unimplemented, trap, timeout, not_loaded, overloaded, backed_off, replaced, shutting_down).",
             ),
             &["rpc", "outcome"],
         )?;
@@ -114,6 +119,22 @@ impl Metrics {
             "When the serving version of the component started serving, in Unix seconds.",
         )?;
         registry.register(Box::new(loaded_at.clone()))?;
+        let log_dropped = IntCounterVec::new(
+            Opts::new(
+                "log_lines_dropped_total",
+                "Log lines dropped: a guest over its log_lines_per_second (rate_limit), or the log writer's queue full because stderr is not read fast enough (queue_full).",
+            ),
+            &["reason"],
+        )?;
+        registry.register(Box::new(log_dropped.clone()))?;
+        let packets_rejected = IntCounterVec::new(
+            Opts::new(
+                "stream_packets_rejected_total",
+                "Stream packets a guest sent that the host refused: not JSON (not_json), or a frame it cannot encode (invalid_frame).",
+            ),
+            &["reason"],
+        )?;
+        registry.register(Box::new(packets_rejected.clone()))?;
         let process = Registry::new();
         process.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -131,6 +152,9 @@ impl Metrics {
             component,
             loaded_at,
             loads,
+            log_dropped,
+            queue_dropped_seen: std::sync::atomic::AtomicU64::new(0),
+            packets_rejected,
         }))
     }
 
@@ -186,8 +210,30 @@ impl Metrics {
         self.loads.with_label_values(&["failed"]).inc();
     }
 
+    /// Counts `count` log lines dropped for `reason`.
+    pub fn log_lines_dropped(&self, reason: &str, count: u64) {
+        self.log_dropped.with_label_values(&[reason]).inc_by(count);
+    }
+
+    /// Counts a stream packet refused for `reason`.
+    pub fn stream_packet_rejected(&self, reason: &str) {
+        self.packets_rejected.with_label_values(&[reason]).inc();
+    }
+
+    /// Brings the count of lines the log writer dropped up to date.
+    fn count_queue_drops(&self) {
+        let total = crate::logging::dropped_lines();
+        let seen = self
+            .queue_dropped_seen
+            .fetch_max(total, std::sync::atomic::Ordering::Relaxed);
+        if total > seen {
+            self.log_lines_dropped("queue_full", total - seen);
+        }
+    }
+
     /// Every family in Prometheus text exposition format.
     pub fn text(&self) -> Vec<u8> {
+        self.count_queue_drops();
         let mut buffer = Vec::new();
         let mut families = self.registry.gather();
         families.extend(self.process.gather());

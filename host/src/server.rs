@@ -25,9 +25,17 @@ use crate::runtime::{Runtime, RuntimeSettings};
 use crate::sandbox::{ConfigError, SandboxConfig};
 use crate::standalone;
 
-/// How long in-flight calls may take to finish after `Shutdown`; Grafana
-/// kills the process 2 s after asking.
-const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+/// Everything between `Shutdown` and exit: guests stopped, idle instances
+/// disposed of, connections closed. Grafana kills the process 2 s after
+/// asking; the host exits within 1 s whatever the guests do.
+const SHUTDOWN_BUDGET: Duration = Duration::from_millis(800);
+
+/// The part of [`SHUTDOWN_BUDGET`] for stopping guest calls and disposing
+/// of idle instances.
+const GUEST_SHUTDOWN_BUDGET: Duration = Duration::from_millis(600);
+
+/// How often the host looks whether the process that launched it is gone.
+const PARENT_POLL: Duration = Duration::from_millis(100);
 
 /// Streams Grafana may cancel before the server has picked them up, at
 /// once, before the connection is closed as an attack (h2 allows 20, its
@@ -70,13 +78,21 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     }
 
     let shutdown = CancellationToken::new();
-    let routes = start(config, shutdown.clone(), Controller::Grafana).await?;
+    watch_parent(shutdown.clone())?;
+    stop_on_termination(shutdown.clone())?;
+    let (routes, runtime) = start(config, shutdown.clone(), Controller::Grafana).await?;
     let (listener, socket) = bind_socket(&socket_dir())?;
     let address = Address::Unix(socket.display().to_string());
     handshake::announce(&handshake::handshake_line(negotiation.version(), &address))
         .context("writing the handshake line to stdout")?;
     tracing::info!(socket = %socket.display(), "plugin host serving");
-    run(routes, UnixListenerStream::new(listener), shutdown).await
+    run(
+        routes,
+        &runtime,
+        UnixListenerStream::new(listener),
+        shutdown,
+    )
+    .await
 }
 
 /// Serves in standalone (debug) mode on TCP (`listen`, else a free port on
@@ -100,7 +116,7 @@ pub async fn serve_standalone(
         .to_string();
     let shutdown = CancellationToken::new();
     let dir = config.plugin_dir.clone();
-    let routes = start(config, shutdown.clone(), Controller::Standalone).await?;
+    let (routes, runtime) = start(config, shutdown.clone(), Controller::Standalone).await?;
     let announcement = standalone::Announcement::write(&dir, &address)?;
     let stopped = standalone::stop_other_copies(&dir);
     tracing::info!(
@@ -110,7 +126,7 @@ pub async fn serve_standalone(
         "standalone host serving; Grafana's copy of the plugin now points here"
     );
     stop_on_signals(shutdown.clone())?;
-    let outcome = run(routes, incoming, shutdown).await;
+    let outcome = run(routes, &runtime, incoming, shutdown).await;
     drop(announcement);
     standalone::stop_other_copies(&dir);
     outcome
@@ -132,7 +148,7 @@ async fn start(
     config: ServeConfig,
     shutdown: CancellationToken,
     controller: Controller,
-) -> anyhow::Result<Routes> {
+) -> anyhow::Result<(Routes, Arc<Runtime>)> {
     let metrics = Metrics::new().context("creating the metrics registry")?;
     let runtime =
         Arc::new(Runtime::new(&config.component, config.runtime, config.sandbox, metrics).await?);
@@ -142,15 +158,16 @@ async fn start(
         .await;
     crate::reload::spawn(runtime.clone(), &config.component, shutdown.clone())?;
     spawn_eviction(runtime.clone(), shutdown.clone());
-    let mut routes = grpc::routes(runtime, shutdown, controller == Controller::Grafana);
+    let mut routes = grpc::routes(runtime.clone(), shutdown, controller == Controller::Grafana);
     routes.add_service(health_service);
-    Ok(routes.routes())
+    Ok((routes.routes(), runtime))
 }
 
-/// Serves `routes` on `incoming` until `shutdown`, then lets in-flight
-/// calls finish for a moment.
+/// Serves `routes` on `incoming` until `shutdown`, then stops `runtime`'s
+/// guests and closes the connections within [`SHUTDOWN_BUDGET`].
 async fn run<I, IO, IE>(
     routes: Routes,
+    runtime: &Runtime,
     incoming: I,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()>
@@ -167,8 +184,12 @@ where
     tokio::select! {
         result = &mut server => result.context("gRPC server failed")?,
         () = shutdown.cancelled() => {
-            if tokio::time::timeout(SHUTDOWN_GRACE, server).await.is_err() {
-                tracing::warn!(grace = ?SHUTDOWN_GRACE, "calls still running at shutdown were abandoned");
+            let closed = tokio::time::timeout(SHUTDOWN_BUDGET, &mut server);
+            let ((), closed) = tokio::join!(runtime.shut_down(GUEST_SHUTDOWN_BUDGET), closed);
+            match closed {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => tracing::warn!(error = %err, "the gRPC server failed while stopping"),
+                Err(_) => tracing::warn!(budget = ?SHUTDOWN_BUDGET, "connections still open at shutdown were dropped"),
             }
         }
     }
@@ -192,6 +213,49 @@ fn stop_on_signals(shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!("stopping the standalone host");
         shutdown.cancel();
     });
+    Ok(())
+}
+
+/// Cancels `shutdown` on SIGTERM, as `Shutdown` does (Grafana stops its
+/// plugins with `Shutdown`; a service manager or a person sends SIGTERM).
+fn stop_on_termination(shutdown: CancellationToken) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminations =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    tokio::spawn(async move {
+        if terminations.recv().await.is_some() {
+            tracing::info!("SIGTERM: shutting down");
+            shutdown.cancel();
+        }
+    });
+    Ok(())
+}
+
+/// Cancels `shutdown` once the process that launched the host (Grafana)
+/// is gone, so that no orphaned host keeps running: the host is then
+/// re-parented and its parent process id changes. The pipes cannot tell
+/// reliably (go-plugin hands the plugin Grafana's own stdin, and stdout is
+/// written once). Polled on a thread of its own, so that it works however
+/// busy the async runtime is. A host whose parent is init (Grafana as a
+/// container's first process) goes with the container.
+fn watch_parent(shutdown: CancellationToken) -> anyhow::Result<()> {
+    let parent = rustix::process::getppid();
+    if parent.is_none_or(|parent| parent.is_init()) {
+        return Ok(());
+    }
+    std::thread::Builder::new()
+        .name("parent-watch".into())
+        .spawn(move || {
+            while !shutdown.is_cancelled() {
+                if rustix::process::getppid() != parent {
+                    tracing::warn!("the process that launched the host is gone; shutting down");
+                    shutdown.cancel();
+                    return;
+                }
+                std::thread::sleep(PARENT_POLL);
+            }
+        })
+        .context("starting the parent watch")?;
     Ok(())
 }
 

@@ -44,10 +44,13 @@ async fn assert_every_call_fails(component: &str, expected: &str) {
         Some(1.0),
         "scrapes still answer, with the failed load counted"
     );
-    let logged = log_entries(&plugin).into_iter().any(|e| {
-        e["@level"] == "error" && e["error"].as_str().is_some_and(|m| m.contains(expected))
-    });
-    assert!(logged, "a clear error in the log");
+    let clear = |entries: &[serde_json::Value]| {
+        entries.iter().any(|e| {
+            e["@level"] == "error" && e["error"].as_str().is_some_and(|m| m.contains(expected))
+        })
+    };
+    let entries = log_entries_once(&plugin, clear).await;
+    assert!(clear(&entries), "a clear error in the log");
     let (status, by_itself) = plugin.shutdown().await.unwrap();
     assert!(by_itself && status.success());
 }
@@ -93,12 +96,15 @@ async fn config_errors(command: tokio::process::Command) -> (String, tonic::Stat
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
-    let logged = log_entries(&plugin).into_iter().any(|e| {
-        e["@level"] == "error"
-            && e["error"]
-                .as_str()
-                .is_some_and(|m| m.contains("invalid sandbox configuration"))
-    });
+    let invalid = |entries: &[serde_json::Value]| {
+        entries.iter().any(|e| {
+            e["@level"] == "error"
+                && e["error"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("invalid sandbox configuration"))
+        })
+    };
+    let logged = invalid(&log_entries_once(&plugin, invalid).await);
     assert!(logged, "a clear error in the log");
     (health, err)
 }

@@ -104,14 +104,18 @@ async fn a_trap_becomes_an_error_naming_plugin_rpc_and_cause_and_the_next_call_w
         next.is_ok(),
         "the host keeps serving after a trap: {next:?}"
     );
-    let logs = log_entries(&plugin);
-    assert!(
+    let failed = |logs: &[serde_json::Value]| {
         logs.iter()
             .any(|e| e["@level"] == "error" && e["@message"] == "guest call failed")
-    );
-    assert!(logs.iter().any(|e| e["@level"] == "warn"
-        && e["@message"] == "raw query"
-        && e["pluginId"] == "data_only"));
+    };
+    let raw_query = |logs: &[serde_json::Value]| {
+        logs.iter().any(|e| {
+            e["@level"] == "warn" && e["@message"] == "raw query" && e["pluginId"] == "data_only"
+        })
+    };
+    let logs = log_entries_once(&plugin, |logs| failed(logs) && raw_query(logs)).await;
+    assert!(failed(&logs));
+    assert!(raw_query(&logs));
     plugin.shutdown().await.unwrap();
 }
 

@@ -166,11 +166,16 @@ async fn a_restart_loads_the_compiled_component_from_the_cache() {
         command.env("GF_PLUGIN_WASM_CACHE_DIR", cache.path());
         let plugin = PluginProcess::launch(command).await.unwrap();
         assert_serving(&plugin).await;
-        let entries = log_entries(&plugin);
-        plugin.shutdown().await.unwrap();
         let how = |m: &str| {
             m.starts_with("component compiled") || m.starts_with("compiled component loaded")
         };
+        let entries = log_entries_once(&plugin, |entries| {
+            entries
+                .iter()
+                .any(|e| e["@message"].as_str().is_some_and(how))
+        })
+        .await;
+        plugin.shutdown().await.unwrap();
         let load = entries
             .iter()
             .find(|e| e["@message"].as_str().is_some_and(how))

@@ -1,7 +1,5 @@
 //! Logs on stderr in the hclog JSON format go-plugin parses.
 
-use std::time::Duration;
-
 use grafana_wasm_proto::pluginv2 as pb;
 
 use crate::support::*;
@@ -30,9 +28,10 @@ async fn every_stderr_line_is_hclog_json_and_guest_logs_carry_the_plugin_id() {
         })
         .await
         .unwrap();
-    // Let the stderr reader catch up with the call's lines.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let entries = log_entries(&plugin);
+    let entries = log_entries_once(&plugin, |entries| {
+        entries.iter().any(|e| e["@message"] == "health check")
+    })
+    .await;
     plugin.shutdown().await.unwrap();
 
     assert!(!entries.is_empty());

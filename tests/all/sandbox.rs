@@ -137,11 +137,7 @@ async fn a_grafana_deadline_shorter_than_the_configured_one_wins() {
     assert!(err.message().contains("exceeded its"), "{}", err.message());
     assert!(started.elapsed() < Duration::from_secs(5));
     // The guest was stopped, not left running: the host logged it.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let stopped = log_entries(&plugin)
-        .into_iter()
-        .any(|e| e["@message"] == "guest call stopped");
-    assert!(stopped, "the host stopped the guest at Grafana's deadline");
+    logged(&plugin, "guest call stopped").await;
 }
 
 #[tokio::test]
@@ -354,12 +350,7 @@ async fn guest_output_is_logged_with_the_plugin_id() {
         json!({"probe": "print", "text": "hello from the guest"}),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let entries = log_entries(&plugin);
-    let line = entries
-        .iter()
-        .find(|e| e["@message"] == "hello from the guest")
-        .expect("the guest's stdout line in the log");
+    let line = logged(&plugin, "hello from the guest").await;
     assert_eq!(line["stream"], "stdout");
     assert_eq!(line["@level"], "info");
     assert_eq!(line["pluginId"], "sandbox");
@@ -487,11 +478,14 @@ async fn outgoing_http_is_governed_by_the_allow_list_and_address_checks() {
         "{elsewhere}"
     );
 
-    let refusals = log_entries(&plugin)
-        .into_iter()
-        .filter(|e| e["@message"] == "outgoing HTTP request refused")
-        .count();
-    assert!(refusals >= 2, "each refusal is logged");
+    let refusals = |entries: &[Value]| {
+        entries
+            .iter()
+            .filter(|e| e["@message"] == "outgoing HTTP request refused")
+            .count()
+    };
+    let entries = log_entries_once(&plugin, |entries| refusals(entries) >= 2).await;
+    assert!(refusals(&entries) >= 2, "each refusal is logged");
     let secrets_logged = plugin
         .stderr_lines()
         .iter()

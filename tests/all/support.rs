@@ -103,6 +103,35 @@ pub fn log_entries(plugin: &PluginProcess) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The host's log entries once `done` holds for them: a line reaches the
+/// test a moment after the call that wrote it. Gives up after 10 s (the
+/// caller's assertion then fails with what was logged).
+pub async fn log_entries_once(
+    plugin: &PluginProcess,
+    done: impl Fn(&[serde_json::Value]) -> bool,
+) -> Vec<serde_json::Value> {
+    let started = std::time::Instant::now();
+    loop {
+        let entries = log_entries(plugin);
+        if done(&entries) || started.elapsed() > std::time::Duration::from_secs(10) {
+            return entries;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// The first log entry with `message`, once logged.
+pub async fn logged(plugin: &PluginProcess, message: &str) -> serde_json::Value {
+    let with_message = |entries: &[serde_json::Value]| {
+        entries
+            .iter()
+            .find(|entry| entry["@message"] == message)
+            .cloned()
+    };
+    let entries = log_entries_once(plugin, |entries| with_message(entries).is_some()).await;
+    with_message(&entries).unwrap_or_else(|| panic!("nothing logged {message:?}"))
+}
+
 /// The status code of a server-streamed call that fails, whether the error
 /// comes with the response headers or as the stream's first item.
 pub async fn streamed_error_code<T>(

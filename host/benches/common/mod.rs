@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::Path;
+use std::sync::Arc;
 
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,7 @@ use grafana_wasm_host::sandbox::SandboxConfig;
 
 /// A multi-threaded async runtime and a plugin runtime serving
 /// `component` with the default sandbox.
-pub fn runtime(component: &str) -> (tokio::runtime::Runtime, Runtime) {
+pub fn runtime(component: &str) -> (tokio::runtime::Runtime, Arc<Runtime>) {
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -29,7 +30,7 @@ pub fn runtime(component: &str) -> (tokio::runtime::Runtime, Runtime) {
             Metrics::new().unwrap(),
         ))
         .unwrap();
-    (tokio, runtime)
+    (tokio, Arc::new(runtime))
 }
 
 /// A health check for one datasource at settings version `version`: a new
@@ -67,7 +68,7 @@ pub fn health_request(version: i64) -> CheckHealthRequest {
 
 /// One CheckHealth call through the runtime (admission, instance, guest);
 /// `version` selects the settings version, and so the instance.
-pub async fn health_call(runtime: &Runtime, version: i64) -> Duration {
+pub async fn health_call(runtime: &Arc<Runtime>, version: i64) -> Duration {
     let mut req = health_request(version);
     let started = Instant::now();
     let scope = runtime.scope("CheckHealth", &mut req.plugin_context, None);

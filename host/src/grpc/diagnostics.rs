@@ -46,14 +46,17 @@ impl pb::diagnostics_server::Diagnostics for DiagnosticsService {
                 status: pb::check_health_response::HealthStatus::Ok.into(),
                 ..Default::default()
             },
+            // The handler's own error fails the RPC, as in the Go SDK.
+            Err(err @ CallError::Failed(_)) => return Err(err.into()),
             // Grafana shows a health message to the person configuring the
-            // datasource: say why nothing runs rather than fail the RPC.
-            Err(err @ CallError::NotLoaded(_)) => pb::CheckHealthResponse {
+            // datasource: say why the plugin cannot answer (not loaded,
+            // trapped, stopped, backed off, overloaded) rather than fail
+            // the RPC, which Grafana shows as "Plugin health check failed".
+            Err(err) => pb::CheckHealthResponse {
                 status: pb::check_health_response::HealthStatus::Error.into(),
                 message: err.to_string(),
                 json_details: Vec::new(),
             },
-            Err(err) => return Err(err.into()),
         };
         response.json_details = with_host_details(&response.json_details, self.runtime.identity());
         Ok(Response::new(response))

@@ -33,7 +33,7 @@ impl From<CallError> for Status {
             CallError::Trap { .. } => Status::new(Code::Internal, message),
             CallError::Timeout { .. } => Status::new(Code::DeadlineExceeded, message),
             CallError::Overloaded { .. } => Status::new(Code::ResourceExhausted, message),
-            CallError::BackedOff { .. } | CallError::Replaced => {
+            CallError::BackedOff { .. } | CallError::Replaced | CallError::ShuttingDown => {
                 Status::new(Code::Unavailable, message)
             }
         }

@@ -84,14 +84,16 @@ impl pb::stream_server::Stream for StreamService {
         let runtime = self.runtime.clone();
         let shutdown = self.shutdown.clone();
         // A stream runs until Grafana cancels it: no deadline, but it ends
-        // when the host shuts down.
+        // when the host shuts down, with an error so that Grafana runs it
+        // again once the plugin is back (it never re-runs one that ended
+        // OK).
         let call = async move {
             let run = runtime.call::<streaming::GuestIndices, _>(scope, outbox, |guest, store| {
                 Box::pin(async move { guest.call_run_stream(store, &request).await })
             });
             tokio::select! {
                 outcome = run => outcome,
-                () = shutdown.cancelled() => Ok(()),
+                () = shutdown.cancelled() => Err(CallError::ShuttingDown),
             }
         };
         Ok(Response::new(pump::pump(from_guest, call, Packets)))

@@ -13,11 +13,14 @@ mod plugin;
 mod pool;
 mod state;
 mod swap;
+mod threads;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use futures_util::future::BoxFuture;
 use wasmtime::component::{Instance as ComponentInstance, Linker};
 use wasmtime::{Engine, Store};
@@ -29,9 +32,10 @@ pub use swap::{Loaded, ReloadOutcome};
 
 use crate::metrics::Metrics;
 use crate::sandbox::http::CallHttp;
-use crate::sandbox::limits::{BackedOff, Overloaded};
+use crate::sandbox::limits::{self, BackedOff, Overloaded};
 use crate::sandbox::{ConfigError, Sandbox, SandboxConfig};
 use bindings::types::{HandlerError, PluginContext, PluginError};
+use threads::GuestThreads;
 
 /// A guest export call in flight: its trap, or the handler's result.
 pub type GuestCall<'a, R> = BoxFuture<'a, wasmtime::Result<Result<R, HandlerError>>>;
@@ -59,14 +63,15 @@ pub enum CallError {
         /// wasmtime's explanation.
         cause: wasmtime::Error,
     },
-    /// Too many calls are running and queued.
+    /// No capacity for the call: too many calls running and queued, too
+    /// many streams open, or no free instance slot.
     #[error("plugin {plugin}: {rpc} refused: {cause}")]
     Overloaded {
         /// Plugin id.
         plugin: Arc<str>,
         /// The RPC refused.
         rpc: &'static str,
-        /// How full the queue is.
+        /// Which capacity ran out.
         cause: Overloaded,
     },
     /// The plugin instance failed too often in a row and is resting.
@@ -82,6 +87,9 @@ pub enum CallError {
     /// The call ran on a version of the component that was replaced.
     #[error("the plugin component was replaced by a new version; run the call again")]
     Replaced,
+    /// The host is shutting down: the call was stopped, or not started.
+    #[error("the plugin host is shutting down; run the call again")]
+    ShuttingDown,
     /// The guest ran past its deadline and was stopped.
     #[error("plugin {plugin}: {rpc} exceeded its {limit:?} deadline and was stopped")]
     Timeout {
@@ -115,6 +123,36 @@ impl Default for RuntimeSettings {
     }
 }
 
+/// The error with which the epoch ticker stops a guest running past its
+/// deadline; the call answers [`CallError::Timeout`].
+#[derive(Debug, thiserror::Error)]
+#[error("the guest ran past its {0:?} deadline")]
+struct DeadlinePassed(Duration);
+
+/// When the guest code running in an instance must stop, checked at every
+/// epoch tick: a deadline that holds whatever the async runtime is doing.
+#[derive(Default)]
+struct StopAt(std::sync::Mutex<Option<(Instant, Duration)>>);
+
+impl StopAt {
+    /// Stops the guest at `stop` (when, and the limit it comes from), or
+    /// never.
+    fn set(&self, stop: Option<(Instant, Duration)>) {
+        *self.0.lock().expect("deadline lock") = stop;
+    }
+
+    /// At an epoch tick: yield (so that the call can be cancelled), or
+    /// stop the guest when its deadline has passed.
+    fn tick(&self) -> wasmtime::Result<wasmtime::UpdateDeadline> {
+        match *self.0.lock().expect("deadline lock") {
+            Some((at, limit)) if Instant::now() >= at => {
+                Err(wasmtime::Error::new(DeadlinePassed(limit)))
+            }
+            _ => Ok(wasmtime::UpdateDeadline::Yield(1)),
+        }
+    }
+}
+
 /// One call's place in the sandbox: which RPC, for which plugin instance,
 /// until when, and what its outgoing HTTP requests need.
 pub struct CallScope {
@@ -137,6 +175,7 @@ pub struct Runtime {
     current: RwLock<Result<Arc<Loaded>, Arc<LoadError>>>,
     swap: swap::SwapState,
     known: known::KnownInstances,
+    threads: GuestThreads,
 }
 
 /// A guest instance serving one call; dropped (and its memory freed) when
@@ -146,6 +185,7 @@ pub struct Instance {
     pub store: Store<GuestState>,
     instance: ComponentInstance,
     plugin: Arc<Plugin>,
+    stop_at: Arc<StopAt>,
 }
 
 impl Runtime {
@@ -163,15 +203,10 @@ impl Runtime {
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
         let env = |name: &str| std::env::var(name).ok();
-        let sandbox =
-            config.and_then(|config| Sandbox::new(settings.plugin_id.clone(), config, env));
+        let sandbox = config.and_then(|config| Sandbox::new(config, env));
         let (sandbox, config_error) = match sandbox {
             Ok(sandbox) => (sandbox, None),
-            Err(err) => {
-                let defaults =
-                    Sandbox::new(settings.plugin_id.clone(), SandboxConfig::default(), env)?;
-                (defaults, Some(err))
-            }
+            Err(err) => (Sandbox::new(SandboxConfig::default(), env)?, Some(err)),
         };
         let sandbox = Arc::new(sandbox);
         let engine = engine::new_engine(&sandbox.config)?;
@@ -188,6 +223,7 @@ impl Runtime {
             }))),
             swap: swap::SwapState::default(),
             known: known::KnownInstances::default(),
+            threads: GuestThreads::new().context("starting the guests' threads")?,
         };
         let loaded = match config_error {
             Some(err) => Err(LoadError::Config(err)),
@@ -252,15 +288,17 @@ impl Runtime {
         }
     }
 
-    /// A fresh instance for calls.
+    /// A fresh instance for calls, its start-up stopped at `stop`.
     ///
     /// # Errors
-    /// [`CallError::NotLoaded`] without a component, [`CallError::Trap`]
-    /// when instantiation fails (e.g. the guest's start-up traps).
+    /// [`CallError::Trap`] when instantiation fails (e.g. the guest's
+    /// start-up traps), [`CallError::Overloaded`] when no instance slot is
+    /// free.
     async fn instantiate(
         &self,
         plugin: &Arc<Plugin>,
         rpc: &'static str,
+        stop: Option<(Instant, Duration)>,
     ) -> Result<Instance, CallError> {
         let state = GuestState::new(
             &self.settings.plugin_id,
@@ -269,6 +307,13 @@ impl Runtime {
         )
         .map_err(|cause| self.trap(rpc, cause))?;
         let mut store = state.into_store(&self.engine);
+        // At every epoch tick: stop a guest past its deadline, else yield
+        // to the async runtime, so that cancellation can stop it too.
+        let stop_at = Arc::new(StopAt::default());
+        stop_at.set(stop);
+        let ticks = stop_at.clone();
+        store.epoch_deadline_callback(move |_| ticks.tick());
+        store.set_epoch_deadline(1);
         self.refuel(&mut store, rpc)?;
         let instance = plugin
             .pre
@@ -279,6 +324,7 @@ impl Runtime {
             store,
             instance,
             plugin: plugin.clone(),
+            stop_at,
         })
     }
 
@@ -292,18 +338,25 @@ impl Runtime {
 
     /// Runs `call` on handler interface `F` of a guest instance of the
     /// scope's plugin instance (a warm one when idle, else a fresh one),
-    /// with `outbox` as its senders, once admitted and under the scope's
-    /// deadline. The instance goes back to the idle pool unless it
-    /// trapped, was stopped, or the call was dropped.
+    /// with `outbox` as its senders, on a guest thread, once admitted and
+    /// under the scope's deadline. The instance goes back to the idle pool
+    /// unless it trapped, was stopped, or the call was dropped.
     ///
     /// # Errors
     /// Every [`CallError`].
-    pub async fn call<F: Family, R>(
-        &self,
+    pub async fn call<F, R>(
+        self: &Arc<Self>,
         scope: CallScope,
         outbox: Outbox,
-        call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>,
-    ) -> Result<R, CallError> {
+        call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>
+        + Send
+        + 'static,
+    ) -> Result<R, CallError>
+    where
+        F: Family + Send + Sync + 'static,
+        F::Guest: Send,
+        R: Send + 'static,
+    {
         match self.loaded() {
             Ok(loaded) => self.call_on::<F, R>(&loaded, scope, outbox, call).await,
             Err(err) => {
@@ -315,49 +368,111 @@ impl Runtime {
         }
     }
 
-    /// [`Runtime::call`] on one version of the component.
-    async fn call_on<F: Family, R>(
-        &self,
+    /// [`Runtime::call`] on one version of the component. The deadline is
+    /// enforced twice: at every epoch tick, by the guest's thread, for a
+    /// guest running; and here, shortly after, for a call waiting (in the
+    /// queue, in a host call) or a thread the machine is slow to run.
+    async fn call_on<F, R>(
+        self: &Arc<Self>,
         loaded: &Arc<Loaded>,
         scope: CallScope,
         outbox: Outbox,
-        call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>,
-    ) -> Result<R, CallError> {
+        call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>
+        + Send
+        + 'static,
+    ) -> Result<R, CallError>
+    where
+        F: Family + Send + Sync + 'static,
+        F::Guest: Send,
+        R: Send + 'static,
+    {
         let started = Instant::now();
         let _in_flight = self.metrics.call_started();
-        let rpc = scope.rpc;
-        let result = match scope.deadline {
-            Some(limit) => {
-                let key = scope.key.clone();
-                let run =
-                    tokio::time::timeout(limit, self.run::<F, R>(loaded, scope, outbox, call));
-                run.await.unwrap_or_else(|_| {
-                    // The guest was stopped mid-call: a failure for the
-                    // back-off, like a trap.
-                    self.sandbox.backoff.record(&key, true);
-                    let err = CallError::Timeout {
-                        plugin: self.settings.plugin_id.clone(),
-                        rpc,
-                        limit,
-                    };
-                    tracing::error!(rpc, error = %err, "guest call stopped");
-                    Err(err)
-                })
-            }
-            None => self.run::<F, R>(loaded, scope, outbox, call).await,
+        let (rpc, key) = (scope.rpc, scope.key.clone());
+        let stop = scope.deadline.map(|limit| (started + limit, limit));
+        let settled = Arc::new(Settled::default());
+        let (runtime, loaded, settles) = (self.clone(), loaded.clone(), settled.clone());
+        let work = async move {
+            runtime
+                .admit_and_run::<F, R>(&loaded, scope, outbox, call, stop, &settles)
+                .await
         };
+        let running = self.threads.run(work);
+        let finished = match stop {
+            Some((at, limit)) => {
+                let backstop = tokio::time::Instant::from_std(at + DEADLINE_BACKSTOP);
+                tokio::time::timeout_at(backstop, running)
+                    .await
+                    .unwrap_or_else(|_| {
+                        if settled.abandon() {
+                            self.sandbox.backoff.record(&key, true);
+                        }
+                        Ok(Err(self.stopped(rpc, limit)))
+                    })
+            }
+            None => running.await,
+        };
+        let result = finished.unwrap_or(Err(CallError::ShuttingDown));
         self.metrics.observe_call(rpc, &result, started.elapsed());
         result
     }
 
-    /// [`Runtime::call`] without the deadline, and with the bookkeeping
-    /// of admission, back-off and the idle pool.
+    /// Admits the call, then runs it.
+    async fn admit_and_run<F: Family, R>(
+        &self,
+        loaded: &Loaded,
+        scope: CallScope,
+        outbox: Outbox,
+        call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>,
+        stop: Option<(Instant, Duration)>,
+        settled: &Settled,
+    ) -> Result<R, CallError> {
+        let _admitted = self.admit(scope.rpc, &scope.key).await?;
+        settled.start();
+        self.run::<F, R>(loaded, scope, outbox, call, stop, settled)
+            .await
+    }
+
+    /// Lets a call of `rpc` for `key` in: the instance is not backed off,
+    /// and there is a call slot for it (for a stream: room under the
+    /// stream caps), shared fairly between datasources.
+    async fn admit(&self, rpc: &'static str, key: &InstanceKey) -> Result<Admitted, CallError> {
+        let plugin = self.settings.plugin_id.clone();
+        self.sandbox
+            .backoff
+            .check(key)
+            .map_err(|cause| CallError::BackedOff {
+                plugin: plugin.clone(),
+                rpc,
+                cause,
+            })?;
+        let refused = |cause| CallError::Overloaded { plugin, rpc, cause };
+        let tenant = key.tenant();
+        // A stream idles for as long as Grafana watches it: it does not
+        // take a call slot, but holds an instance, so streams are capped.
+        Ok(match rpc {
+            "RunStream" => Admitted {
+                _stream: Some(self.sandbox.streams.open(&tenant).map_err(refused)?),
+                _call: None,
+            },
+            _ => Admitted {
+                _call: Some(self.sandbox.gate.enter(&tenant).await.map_err(refused)?),
+                _stream: None,
+            },
+        })
+    }
+
+    /// [`Runtime::call`] once admitted, with the bookkeeping of back-off
+    /// and the idle pool; the guest is stopped at `stop` (when, and the
+    /// limit it was set from).
     async fn run<F: Family, R>(
         &self,
         loaded: &Loaded,
         scope: CallScope,
         outbox: Outbox,
         call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>,
+        stop: Option<(Instant, Duration)>,
+        settled: &Settled,
     ) -> Result<R, CallError> {
         let CallScope {
             rpc,
@@ -366,38 +481,21 @@ impl Runtime {
             idle_per_key,
             ..
         } = scope;
-        let plugin = self.settings.plugin_id.clone();
-        self.sandbox
-            .backoff
-            .check(&key)
-            .map_err(|cause| CallError::BackedOff {
-                plugin: plugin.clone(),
-                rpc,
-                cause,
-            })?;
-        // A stream idles for as long as Grafana watches it: it does not
-        // take one of the call slots.
-        let _admitted = match rpc {
-            "RunStream" => None,
-            _ => Some(
-                self.sandbox
-                    .gate
-                    .enter()
-                    .await
-                    .map_err(|cause| CallError::Overloaded { plugin, rpc, cause })?,
-            ),
-        };
         let (warm, stale) = loaded.idle.take(&key);
-        dispose(stale);
+        self.dispose(stale);
         let mut instance = match warm {
             Some(warm) => warm,
             None => self
-                .instantiate(&loaded.plugin, rpc)
+                .fresh_instance(loaded, rpc, stop)
                 .await
-                .inspect_err(|_| {
-                    self.sandbox.backoff.record(&key, true);
+                .inspect_err(|err| {
+                    // No room is not the guest's failure.
+                    if !matches!(err, CallError::Overloaded { .. }) && settled.settle() {
+                        self.sandbox.backoff.record(&key, true);
+                    }
                 })?,
         };
+        instance.stop_at.set(stop);
         let state = instance.store.data_mut();
         state.outbox = outbox;
         state.http.call = http;
@@ -420,19 +518,89 @@ impl Runtime {
             },
             Err(err) => Err(err),
         };
+        instance.stop_at.set(None);
         // Clearing the outbox closes the call's channels.
         let state = instance.store.data_mut();
         state.outbox = Outbox::default();
         state.http.call = CallHttp::default();
+        state.log.report_dropped();
         let healthy = matches!(
             outcome,
             Ok(_) | Err(CallError::Failed(_) | CallError::Unimplemented)
         );
-        self.sandbox.backoff.record(&key, !healthy);
+        // No room is not the guest's failure.
+        if !matches!(outcome, Err(CallError::Overloaded { .. })) && settled.settle() {
+            self.sandbox.backoff.record(&key, !healthy);
+        }
         if healthy {
-            dispose(loaded.idle.put(key, instance, idle_per_key));
+            self.dispose(loaded.idle.put(key, instance, idle_per_key));
         }
         outcome
+    }
+
+    /// A new instance; when every instance slot is taken, idle instances
+    /// (the longest idle first) are disposed of to make room before the
+    /// call is refused.
+    async fn fresh_instance(
+        &self,
+        loaded: &Loaded,
+        rpc: &'static str,
+        stop: Option<(Instant, Duration)>,
+    ) -> Result<Instance, CallError> {
+        loop {
+            match self.instantiate(&loaded.plugin, rpc, stop).await {
+                Err(CallError::Overloaded { .. }) if let Some(idle) = loaded.idle.take_oldest() => {
+                    tracing::debug!(rpc, "no free instance slot: disposing of an idle instance");
+                    idle.dispose(DISPOSE_DEADLINE).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The answer of a call stopped at its deadline, logged.
+    fn stopped(&self, rpc: &'static str, limit: Duration) -> CallError {
+        let err = CallError::Timeout {
+            plugin: self.settings.plugin_id.clone(),
+            rpc,
+            limit,
+        };
+        tracing::error!(rpc, error = %err, "guest call stopped");
+        err
+    }
+
+    /// Stops serving guests within `budget`: calls still running after a
+    /// short grace are stopped (streams included), as is every later call;
+    /// then the idle instances are disposed of in what remains.
+    pub async fn shut_down(&self, budget: Duration) {
+        let deadline = Instant::now() + budget;
+        self.threads.stop(SHUTDOWN_CALL_GRACE.min(budget / 4)).await;
+        let idle = match self.loaded() {
+            Ok(loaded) => loaded.idle.drain(),
+            Err(_) => Vec::new(),
+        };
+        let count = idle.len();
+        let left = deadline.saturating_duration_since(Instant::now());
+        let disposing = idle
+            .into_iter()
+            .map(|instance| self.threads.spawn(instance.dispose(left)));
+        let all = futures_util::future::join_all(disposing);
+        match tokio::time::timeout(left, all).await {
+            Ok(_) => tracing::debug!(count, "idle guest instances disposed of at shutdown"),
+            Err(_) => tracing::warn!(
+                count,
+                ?budget,
+                "idle guest instances not all disposed of within the shutdown budget"
+            ),
+        }
+    }
+
+    /// Lets healthy instances release what they hold, each on a guest
+    /// thread under [`DISPOSE_DEADLINE`], then drops them.
+    pub(crate) fn dispose(&self, instances: impl IntoIterator<Item = Instance>) {
+        for instance in instances {
+            drop(self.threads.spawn(instance.dispose(DISPOSE_DEADLINE)));
+        }
     }
 
     /// Disposes of the serving version's instances idle for longer than
@@ -443,7 +611,7 @@ impl Runtime {
             if !evicted.is_empty() {
                 tracing::debug!(count = evicted.len(), "idle guest instances evicted");
             }
-            dispose(evicted);
+            self.dispose(evicted);
         }
     }
 
@@ -461,11 +629,18 @@ impl Runtime {
     ///
     /// # Errors
     /// Every [`CallError`].
-    pub async fn unary<F: Family, R>(
-        &self,
+    pub async fn unary<F, R>(
+        self: &Arc<Self>,
         scope: CallScope,
-        call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>,
-    ) -> Result<R, CallError> {
+        call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>
+        + Send
+        + 'static,
+    ) -> Result<R, CallError>
+    where
+        F: Family + Send + Sync + 'static,
+        F::Guest: Send,
+        R: Send + 'static,
+    {
         self.call::<F, R>(scope, Outbox::default(), call).await
     }
 
@@ -483,7 +658,21 @@ impl Runtime {
         }
     }
 
+    /// The error of a guest call that failed: a trap, its deadline
+    /// passing, or no free pooled slot (instance, memory or stack) for it.
     fn trap(&self, rpc: &'static str, cause: wasmtime::Error) -> CallError {
+        if let Some(DeadlinePassed(limit)) = cause.downcast_ref::<DeadlinePassed>() {
+            return self.stopped(rpc, *limit);
+        }
+        if capacity_refusal(&cause) {
+            return CallError::Overloaded {
+                plugin: self.settings.plugin_id.clone(),
+                rpc,
+                cause: Overloaded::Instances {
+                    slots: self.sandbox.config.max_instances,
+                },
+            };
+        }
         let err = CallError::Trap {
             plugin: self.settings.plugin_id.clone(),
             rpc,
@@ -513,29 +702,85 @@ fn log_loaded(plugin: &Plugin, settings: &RuntimeSettings, metrics: &Metrics) {
 /// How long a guest's `dispose` may run.
 const DISPOSE_DEADLINE: Duration = Duration::from_secs(1);
 
-/// Lets healthy instances release what they hold, in the background, then
-/// drops them.
-pub(crate) fn dispose(instances: impl IntoIterator<Item = Instance>) {
-    for instance in instances {
-        tokio::spawn(instance.dispose());
+/// How long after its deadline the caller answers for a guest that has not
+/// been stopped yet: two epoch ticks, by which time a running guest has
+/// normally stopped itself.
+const DEADLINE_BACKSTOP: Duration = Duration::from_millis(20);
+
+/// Who reports a failed call to the back-off, once it was admitted: the
+/// guest's thread when the call ends there, or the caller when it gave up
+/// on it at its deadline first; never both.
+#[derive(Default)]
+struct Settled(std::sync::atomic::AtomicU8);
+
+impl Settled {
+    const QUEUED: u8 = 0;
+    const RUNNING: u8 = 1;
+    const DONE: u8 = 2;
+
+    /// The call was admitted.
+    fn start(&self) {
+        let _ = self.0.compare_exchange(
+            Self::QUEUED,
+            Self::RUNNING,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
+
+    /// The guest's thread reports the outcome: whether it may (the caller
+    /// has not given up on the call).
+    fn settle(&self) -> bool {
+        self.0
+            .compare_exchange(
+                Self::RUNNING,
+                Self::DONE,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+    }
+
+    /// The caller gives up on the call: whether it reports the failure
+    /// (the call had been admitted and nothing was reported).
+    fn abandon(&self) -> bool {
+        self.0.swap(Self::DONE, Ordering::AcqRel) == Self::RUNNING
     }
 }
 
+/// How long calls running at shutdown may take to end by themselves.
+const SHUTDOWN_CALL_GRACE: Duration = Duration::from_millis(250);
+
+/// What an admitted call holds until it ends: a call slot, or a stream's
+/// place under the stream caps.
+struct Admitted {
+    _call: Option<limits::CallPermit<InstanceKey>>,
+    _stream: Option<limits::StreamPermit<InstanceKey>>,
+}
+
+/// Whether instantiation failed for want of a free pooled slot rather than
+/// because of the guest.
+fn capacity_refusal(cause: &wasmtime::Error) -> bool {
+    cause
+        .chain()
+        .any(|err| err.is::<wasmtime::PoolConcurrencyLimitError>())
+}
+
 impl Instance {
-    /// Calls the guest's `dispose`, if it has one, under
-    /// [`DISPOSE_DEADLINE`], then drops the instance.
-    async fn dispose(mut self) {
+    /// Calls the guest's `dispose`, if it has one, stopped after `limit`,
+    /// then drops the instance.
+    async fn dispose(mut self, limit: Duration) {
         let Ok(lifecycle) = self.handlers::<bindings::handlers::lifecycle::GuestIndices>() else {
             return;
         };
+        self.stop_at.set(Some((Instant::now() + limit, limit)));
         self.store.set_epoch_deadline(1);
-        let disposed =
-            tokio::time::timeout(DISPOSE_DEADLINE, lifecycle.call_dispose(&mut self.store)).await;
+        let disposed = tokio::time::timeout(limit, lifecycle.call_dispose(&mut self.store)).await;
         match disposed {
             Ok(Ok(())) => {}
             Ok(Err(err)) => tracing::warn!(error = %err, "the guest's dispose failed"),
             Err(_) => {
-                tracing::warn!(deadline = ?DISPOSE_DEADLINE, "the guest's dispose ran past its deadline")
+                tracing::warn!(deadline = ?limit, "the guest's dispose ran past its deadline")
             }
         }
     }

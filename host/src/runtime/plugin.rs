@@ -195,6 +195,8 @@ impl Plugin {
         state: GuestState,
     ) -> wasmtime::Result<Result<(), String>> {
         let mut store = state.into_store(engine);
+        store.epoch_deadline_async_yield_and_update(1);
+        store.set_epoch_deadline(1);
         // With fuel metering on, the check must not run out.
         if store.get_fuel().is_ok() {
             store.set_fuel(u64::MAX)?;

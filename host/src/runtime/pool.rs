@@ -95,6 +95,15 @@ impl InstanceKey {
         self.target == Target::Plugin
     }
 
+    /// The datasource (or app) this is an instance of, whatever its
+    /// settings version: what fair shares of capacity are counted by.
+    pub fn tenant(&self) -> Self {
+        Self {
+            target: self.target.clone(),
+            settings_version: 0,
+        }
+    }
+
     /// Whether `other` is the same plugin instance at other settings.
     pub(super) fn is_older_version_of(&self, other: &Self) -> bool {
         self.target == other.target
@@ -211,6 +220,29 @@ impl IdlePool {
     pub fn evict(&self, limit: Duration) -> Vec<Instance> {
         let mut idle = self.idle.lock().expect("idle pool lock");
         idle.remove_where(|_, since| since.elapsed() > limit)
+    }
+
+    /// The instance idle for longest, taken out of the pool.
+    pub fn take_oldest(&self) -> Option<Instance> {
+        let mut idle = self.idle.lock().expect("idle pool lock");
+        let (key, index) = idle
+            .by_key
+            .iter()
+            .flat_map(|(key, instances)| {
+                instances
+                    .iter()
+                    .enumerate()
+                    .map(move |(index, (since, _))| (since, key, index))
+            })
+            .min_by_key(|(since, _, _)| **since)
+            .map(|(_, key, index)| (key.clone(), index))?;
+        let instances = idle.by_key.get_mut(&key).expect("found above");
+        let (_, instance) = instances.remove(index);
+        if instances.is_empty() {
+            idle.by_key.remove(&key);
+        }
+        idle.total -= 1;
+        Some(instance)
     }
 
     /// Every idle instance, taken out of the pool.

@@ -16,6 +16,7 @@ use crate::logging;
 use crate::metrics::Metrics;
 use crate::sandbox::Sandbox;
 use crate::sandbox::http::OutboundHttp;
+use crate::sandbox::logs::GuestLog;
 
 /// Table elements an instance may have (function tables of guests compiled
 /// from Rust or C hold a few hundred to a few thousand, an interpreter's
@@ -186,6 +187,8 @@ pub struct GuestState {
     /// Senders of the call in progress.
     pub outbox: Outbox,
     queue: QueueBudget,
+    /// The instance's rate-limited access to the host log.
+    pub log: Arc<GuestLog>,
 }
 
 impl GuestState {
@@ -199,8 +202,13 @@ impl GuestState {
         sandbox: &Sandbox,
         metrics: Arc<Metrics>,
     ) -> wasmtime::Result<Self> {
+        let log = GuestLog::new(
+            plugin_id.clone(),
+            sandbox.config.log_lines_per_second,
+            metrics.clone(),
+        );
         Ok(Self {
-            wasi: sandbox.wasi.context()?,
+            wasi: sandbox.wasi.context(&log)?,
             http_ctx: http_context(),
             table: ResourceTable::new(),
             http: OutboundHttp::new(sandbox.http.clone()),
@@ -208,6 +216,7 @@ impl GuestState {
             plugin_id: plugin_id.clone(),
             outbox: Outbox::default(),
             queue: QueueBudget::new(sandbox.config.max_memory_bytes()),
+            log,
         })
     }
 
@@ -220,17 +229,14 @@ impl GuestState {
     /// memory cap (linear memory and host resources together), what one
     /// answer or host call may make the host copy out of the guest (no more
     /// than the memory cap, so that aliased lists, many entries pointing at
-    /// the same bytes, cannot multiply it), handles, and a yield to the
-    /// async runtime at every epoch tick, so that deadlines and
-    /// cancellation can stop a guest that never returns.
+    /// the same bytes, cannot multiply it) and handles. What happens at
+    /// epoch ticks is the caller's to set.
     pub fn into_store(self, engine: &Engine) -> Store<GuestState> {
         let max_memory = self.limits.max_memory;
         let mut store = Store::new(engine, self);
         store.limiter(|state| state);
         store.set_hostcall_fuel(max_memory);
         store.set_max_component_handles(MAX_COMPONENT_HANDLES);
-        store.epoch_deadline_async_yield_and_update(1);
-        store.set_epoch_deadline(1);
         store
     }
 
@@ -329,12 +335,11 @@ impl log::Host for GuestState {
             log::Level::Warn => logging::Level::Warn,
             log::Level::Error => logging::Level::Error,
         };
-        let mut map: Map<String, Value> = fields
+        let map: Map<String, Value> = fields
             .into_iter()
             .map(|(key, value)| (key, Value::String(value)))
             .collect();
-        map.insert("pluginId".into(), Value::String(self.plugin_id.to_string()));
-        logging::write(level, &message, map);
+        self.log.write(level, &message, map);
     }
 }
 
@@ -371,9 +376,9 @@ impl stream_sender::Host for GuestState {
         // Grafana rejects a packet that is not JSON and restarts the stream;
         // telling the guest right away is more useful.
         if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(&data) {
-            return Err(SendError::Invalid(format!(
-                "stream packet is not valid JSON: {err}"
-            )));
+            let error = format!("stream packet is not valid JSON: {err}");
+            self.log.packet_rejected("not_json", &error);
+            return Err(SendError::Invalid(error));
         }
         self.send_queued(|o| o.stream.as_ref(), data, "stream")
             .await
@@ -385,8 +390,11 @@ impl stream_sender::Host for GuestState {
         frame: frames::FrameData,
         parts: frames::FrameInclude,
     ) -> Result<(), SendError> {
-        let json = crate::convert::to_proto::stream_frame(frame, parts)
-            .map_err(|err| SendError::Invalid(format!("stream frame: {err}")))?;
+        let json = crate::convert::to_proto::stream_frame(frame, parts).map_err(|err| {
+            let error = format!("stream frame: {err}");
+            self.log.packet_rejected("invalid_frame", &error);
+            SendError::Invalid(error)
+        })?;
         self.send_queued(|o| o.stream.as_ref(), json, "stream")
             .await
     }

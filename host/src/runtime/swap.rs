@@ -88,7 +88,7 @@ pub struct SwapState {
 impl Runtime {
     /// Loads the component file again and, if it is a new version that
     /// passes every check, swaps it in.
-    pub async fn reload(&self) -> ReloadOutcome {
+    pub async fn reload(self: &Arc<Self>) -> ReloadOutcome {
         let _one_at_a_time = self.swap.reloading.lock().await;
         let started = Instant::now();
         let candidate = match self.load().await {
@@ -156,7 +156,7 @@ impl Runtime {
         };
         if let Ok(old) = old {
             old.retired.cancel();
-            super::dispose(old.idle.drain());
+            self.dispose(old.idle.drain());
             *self.swap.previous.lock().expect("swap lock") = Some(old.plugin.clone());
         }
     }
@@ -179,7 +179,7 @@ impl Runtime {
     /// CheckHealth of the candidate with the settings of each datasource
     /// in use must not fail where the serving version's passes.
     async fn health_gate(
-        &self,
+        self: &Arc<Self>,
         candidate: &Arc<Loaded>,
         current: Option<&Arc<Loaded>>,
     ) -> Result<(), String> {
@@ -210,7 +210,7 @@ impl Runtime {
     }
 
     async fn check_health_on(
-        &self,
+        self: &Arc<Self>,
         version: &Arc<Loaded>,
         mut ctx: PluginContext,
     ) -> Result<CheckHealthResult, CallError> {

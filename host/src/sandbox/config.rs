@@ -56,6 +56,18 @@ pub struct SandboxConfig {
     /// Calls waiting for a free slot; beyond this a call fails at once
     /// with `RESOURCE_EXHAUSTED`.
     pub max_queued_calls: u32,
+    /// The part of `max_concurrent_calls` (and of `max_queued_calls`) one
+    /// datasource may hold, between 0 and 1: a flood of calls for one
+    /// datasource leaves the rest to the others.
+    pub datasource_call_share: f64,
+    /// RunStream calls open at once; each holds a guest instance.
+    pub max_streams: u32,
+    /// RunStream calls open at once for one datasource.
+    pub max_streams_per_datasource: u32,
+    /// Lines a guest instance may write to the host log per second (log
+    /// calls, stdout and stderr together, with a burst of as many); the
+    /// rest are dropped and counted.
+    pub log_lines_per_second: u32,
     /// Warm instances kept per datasource (or app) between calls, unless
     /// Grafana sends `GF_CONCURRENT_QUERY_COUNT`, which then wins.
     pub idle_instances: u32,
@@ -107,6 +119,10 @@ impl Default for SandboxConfig {
             max_instances: 256,
             max_concurrent_calls: 32,
             max_queued_calls: 256,
+            datasource_call_share: 0.5,
+            max_streams: 128,
+            max_streams_per_datasource: 32,
+            log_lines_per_second: 100,
             idle_instances: 4,
             idle_timeout_seconds: 600.0,
             query_timeout_seconds: 30.0,
@@ -204,11 +220,23 @@ impl SandboxConfig {
             ("max_memory_mb", self.max_memory_mb),
             ("max_instances", self.max_instances.into()),
             ("max_concurrent_calls", self.max_concurrent_calls.into()),
+            ("max_streams", self.max_streams.into()),
+            (
+                "max_streams_per_datasource",
+                self.max_streams_per_datasource.into(),
+            ),
+            ("log_lines_per_second", self.log_lines_per_second.into()),
             ("http_max_response_mb", self.http_max_response_mb),
         ] {
             if value == 0 {
                 return Err(format!("{key} must be at least 1"));
             }
+        }
+        if !(self.datasource_call_share > 0.0 && self.datasource_call_share <= 1.0) {
+            return Err(format!(
+                "datasource_call_share must be above 0 and at most 1, not {}",
+                self.datasource_call_share
+            ));
         }
         if self.max_memory_mb > 4096 {
             return Err(format!(

@@ -1,12 +1,13 @@
 //! The sandbox around the plugin's guests, one concern per module:
 //! [`config`] (every limit and grant, from `sandbox.toml` and the
-//! operator's overrides), [`limits`] (deadlines, admission, back-off),
-//! [`wasi`] (filesystem, environment, stdio) and [`http`] (governed
-//! outgoing HTTP).
+//! operator's overrides), [`limits`] (deadlines, admission, stream caps,
+//! back-off), [`logs`] (what a guest may write to the host log), [`wasi`]
+//! (filesystem, environment, stdio) and [`http`] (governed outgoing HTTP).
 
 pub mod config;
 pub mod http;
 pub mod limits;
+pub mod logs;
 pub mod wasi;
 
 use std::sync::Arc;
@@ -29,8 +30,10 @@ pub struct Sandbox {
     pub config: SandboxConfig,
     /// Deadline of each RPC.
     pub deadlines: limits::Deadlines,
-    /// Admission of concurrent calls.
-    pub gate: limits::CallGate,
+    /// Admission of concurrent calls, fair between datasources.
+    pub gate: Arc<limits::CallGate<InstanceKey>>,
+    /// Caps on open streams.
+    pub streams: Arc<limits::StreamGate<InstanceKey>>,
     /// Refusal of calls for instances that keep failing.
     pub backoff: limits::TrapBackoff<InstanceKey>,
     /// Filesystem, environment and stdio of each guest.
@@ -40,13 +43,12 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Resolves `config` for plugin `plugin_id`, reading granted
+    /// Resolves `config`, reading granted
     /// environment variables from `env`.
     ///
     /// # Errors
     /// [`ConfigError::Invalid`] when a grant cannot be resolved.
     pub fn new(
-        plugin_id: Arc<str>,
         config: SandboxConfig,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
@@ -57,8 +59,9 @@ impl Sandbox {
         Ok(Self {
             deadlines: limits::Deadlines::new(&config),
             gate: limits::CallGate::new(&config),
+            streams: limits::StreamGate::new(&config),
             backoff: limits::TrapBackoff::new(config.trap_backoff_after),
-            wasi: wasi::WasiGrants::new(plugin_id, &config, env).map_err(invalid)?,
+            wasi: wasi::WasiGrants::new(&config, env).map_err(invalid)?,
             http: Arc::new(http::HttpPolicy::new(&config).map_err(invalid)?),
             config,
         })

@@ -17,7 +17,8 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 use super::config::SandboxConfig;
-use crate::logging::{self, Level};
+use super::logs::GuestLog;
+use crate::logging::Level;
 
 /// Longest line kept before it is logged anyway: a guest that writes
 /// without newlines cannot grow the host's memory.
@@ -35,7 +36,6 @@ pub struct DirGrant {
 /// The grants of a configuration, resolved once at start-up.
 #[derive(Debug, Clone)]
 pub struct WasiGrants {
-    plugin_id: Arc<str>,
     env: Vec<(String, String)>,
     dirs: Vec<DirGrant>,
 }
@@ -46,7 +46,6 @@ impl WasiGrants {
     /// # Errors
     /// A granted directory that does not exist or cannot be opened, named.
     pub fn new(
-        plugin_id: Arc<str>,
         config: &SandboxConfig,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, String> {
@@ -68,34 +67,23 @@ impl WasiGrants {
                 ));
             }
         }
-        Ok(Self {
-            plugin_id,
-            env,
-            dirs,
-        })
+        Ok(Self { env, dirs })
     }
 
-    /// A WASI context with exactly these grants.
+    /// A WASI context with exactly these grants, its stdout and stderr
+    /// going to the instance's `log`.
     ///
     /// # Errors
     /// A granted directory that can no longer be opened.
-    pub fn context(&self) -> wasmtime::Result<WasiCtx> {
+    pub fn context(&self, log: &Arc<GuestLog>) -> wasmtime::Result<WasiCtx> {
         let mut builder = WasiCtxBuilder::new();
         builder
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .envs(&self.env)
-            .stdout(GuestOutput::new(
-                self.plugin_id.clone(),
-                "stdout",
-                Level::Info,
-            ))
-            .stderr(GuestOutput::new(
-                self.plugin_id.clone(),
-                "stderr",
-                Level::Warn,
-            ));
+            .stdout(GuestOutput::new(log.clone(), "stdout", Level::Info))
+            .stderr(GuestOutput::new(log.clone(), "stderr", Level::Warn));
         for dir in &self.dirs {
             builder.preopened_dir(&dir.host, &dir.guest, FsPerms::ReadOnly)?;
         }
@@ -120,18 +108,14 @@ fn parse_dir_grant(grant: &str) -> Result<DirGrant, String> {
 /// A guest's stdout or stderr, written to the host log line by line.
 #[derive(Clone)]
 struct GuestOutput {
-    plugin_id: Arc<str>,
+    log: Arc<GuestLog>,
     stream: &'static str,
     level: Level,
 }
 
 impl GuestOutput {
-    fn new(plugin_id: Arc<str>, stream: &'static str, level: Level) -> Self {
-        Self {
-            plugin_id,
-            stream,
-            level,
-        }
+    fn new(log: Arc<GuestLog>, stream: &'static str, level: Level) -> Self {
+        Self { log, stream, level }
     }
 }
 
@@ -162,12 +146,8 @@ impl LineLogger {
         let text = text.trim_end_matches(['\n', '\r']);
         if !text.is_empty() {
             let mut fields = Map::new();
-            fields.insert(
-                "pluginId".into(),
-                Value::String(self.output.plugin_id.to_string()),
-            );
             fields.insert("stream".into(), Value::String(self.output.stream.into()));
-            logging::write(self.output.level, text, fields);
+            self.output.log.write(self.output.level, text, fields);
         }
         self.line.clear();
     }
@@ -229,10 +209,8 @@ mod tests {
             allow_env: vec!["TZ".into(), "UNSET".into()],
             ..SandboxConfig::default()
         };
-        let grants = WasiGrants::new(Arc::from("p"), &config, |name| {
-            (name == "TZ").then(|| "UTC".to_owned())
-        })
-        .unwrap();
+        let grants =
+            WasiGrants::new(&config, |name| (name == "TZ").then(|| "UTC".to_owned())).unwrap();
         assert_eq!(grants.env, [("TZ".to_owned(), "UTC".to_owned())]);
     }
 
@@ -242,7 +220,7 @@ mod tests {
             allow_dirs: vec!["/nonexistent/dir".into()],
             ..SandboxConfig::default()
         };
-        let err = WasiGrants::new(Arc::from("p"), &config, |_| None).unwrap_err();
+        let err = WasiGrants::new(&config, |_| None).unwrap_err();
         assert!(err.contains("/nonexistent/dir"), "{err}");
     }
 }

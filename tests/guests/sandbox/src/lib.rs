@@ -1,11 +1,12 @@
 //! Probes the sandbox from the inside, for the sandbox tests. Each call
 //! (a query's JSON, or a resource call's JSON body) names one probe:
-//! misbehaviour (`loop`, `alloc`, `panic`), a capability (`read-file`,
-//! `env`, `socket`, `fetch`, `fetch-datasource`, `print`) or the
-//! instance's own state (`seen`, `secrets`), or hoarding host memory
-//! (`hoard-fields`). The answer is JSON:
-//! `{"ok": value}` or `{"error": message}`. Its self-check fails when it
-//! can read the variable `PROBE_FAIL_SELF_CHECK`.
+//! misbehaviour (`loop`, `alloc`, `panic`, `log-flood`, `print-flood`,
+//! `log-big`, `hoard-fields`), a capability (`read-file`, `env`, `socket`,
+//! `fetch`, `fetch-datasource`, `print`) or the instance's own state
+//! (`seen`, `secrets`). The answer is JSON: `{"ok": value}` or
+//! `{"error": message}`. Its health check answers OK, or runs the probe
+//! named by its `probe` header (`loop`, `panic`). Its self-check fails when
+//! it can read the variable `PROBE_FAIL_SELF_CHECK`.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -73,6 +74,25 @@ fn probe(ctx: &PluginContext, args: &Value) -> Result<Value, String> {
                 .as_ref()
                 .ok_or("no datasource")?;
             fetch(ds.http_client().get(&text(args, "path")))
+        }
+        "log-flood" => {
+            let count = args["count"].as_u64().unwrap_or(1);
+            for n in 0..count {
+                grafana_wasm_sdk::log::info("flood", &[("n", &n.to_string())]);
+            }
+            Ok(json!(count))
+        }
+        "print-flood" => {
+            let count = args["count"].as_u64().unwrap_or(1);
+            for n in 0..count {
+                println!("flood line {n}");
+            }
+            Ok(json!(count))
+        }
+        "log-big" => {
+            let bytes = args["mb"].as_u64().unwrap_or(1) as usize * (1 << 20);
+            grafana_wasm_sdk::log::info(&"\u{1}".repeat(bytes), &[]);
+            Ok(json!(bytes))
         }
         "print" => {
             println!("{}", text(args, "text"));
@@ -150,10 +170,20 @@ impl CallResourceHandler for Probe {
     }
 }
 
+impl CheckHealthHandler for Probe {
+    fn check_health(&self, req: CheckHealthRequest) -> Result<CheckHealthResult, Error> {
+        if let Some(name) = req.headers.get("probe") {
+            probe(&req.plugin_context, &json!({ "probe": name }))?;
+        }
+        Ok(CheckHealthResult::ok("probe healthy"))
+    }
+}
+
 grafana_wasm_sdk::export_plugin!({
     let probe = Rc::new(Probe);
     ServeOpts {
         query_data_handler: Some(probe.clone()),
+        check_health_handler: Some(probe.clone()),
         call_resource_handler: Some(probe),
         // Fails when the host grants and sets PROBE_FAIL_SELF_CHECK.
         self_check: Some(Rc::new(|| match std::env::var("PROBE_FAIL_SELF_CHECK") {
