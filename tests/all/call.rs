@@ -1,7 +1,5 @@
 //! `grafana-wasm-host call`: one handler of a component, without Grafana.
 
-use std::process::Command;
-
 use crate::support::*;
 
 /// Runs `call` on `component` with `args`: (success, stdout, stderr).
@@ -95,71 +93,19 @@ fn settings_reach_the_guest_and_errors_name_the_value_at_fault() {
     assert!(err.contains("/nonexistent/plugin.wasm"), "{err}");
 }
 
-/// A JSON API on 127.0.0.1 that answers `/metrics` with two rows when
-/// the request carries `authorization`, 401 otherwise. Returns its port.
-fn json_api(authorization: &'static str) -> u16 {
-    use std::io::{Read as _, Write as _};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for socket in listener.incoming() {
-            let Ok(mut socket) = socket else { return };
-            let mut head = Vec::new();
-            let mut buf = [0_u8; 4096];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                match socket.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => head.extend_from_slice(&buf[..n]),
-                }
-            }
-            let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
-            let (status, body) = if !head.contains(&format!("authorization: {authorization}")) {
-                ("401 Unauthorized", "[]")
-            } else if head.starts_with("get /metrics ") {
-                (
-                    "200 OK",
-                    r#"[{"host":"a","load":0.5},{"host":"b","load":1.5}]"#,
-                )
-            } else {
-                ("200 OK", "{}")
-            };
-            let _ = write!(
-                socket,
-                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    port
-}
-
 #[test]
 fn the_http_json_example_reads_its_api_with_credentials_applied_by_the_host() {
-    // base64("grafana:s3cret")
-    let port = json_api("basic z3jhzmfuytpzm2nyzxq=");
-    let sandbox = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../example-plugins/http-json/sandbox.toml"
+    let port = json_api(
+        BASIC_AUTH,
+        &[
+            ("/", "{}"),
+            (
+                "/metrics",
+                r#"[{"host":"a","load":0.5},{"host":"b","load":1.5}]"#,
+            ),
+        ],
     );
-    let settings = format!(
-        r#"{{"url":"http://127.0.0.1:{port}","basicAuth":true,"basicAuthUser":"grafana","secureJsonData":{{"basicAuthPassword":"s3cret"}}}}"#
-    );
-    let run = |args: &[&str]| {
-        let output = Command::new(HOST)
-            .args(["call", "--component", HTTP_JSON, "--settings", &settings])
-            .args(args)
-            .env("GF_PLUGIN_WASM_SANDBOX_CONFIG", sandbox)
-            // The test API is on loopback, which the sandbox refuses unless granted.
-            .env("GF_PLUGIN_ALLOW_ADDRESSES", "127.0.0.1/32")
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    };
+    let run = |args: &[&str]| call_api_datasource(HTTP_JSON, "http-json", port, args);
     let health = run(&["health"]);
     assert!(
         health.contains("status: OK") && health.contains("answered 200"),

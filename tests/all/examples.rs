@@ -1,6 +1,7 @@
 //! Every example plugin a person would copy, built, called through `call`
 //! and packaged the way its README says. The Rust examples are built by the
-//! test artifacts; the Python one is built here with componentize-py.
+//! test artifacts; the Python and JavaScript ones are built here with
+//! componentize-py and componentize-js.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -47,9 +48,58 @@ fn assert_packages(component: &str, example_name: &str, id: &str, executable: &s
     assert_eq!(sandbox.exists(), packaged.join("sandbox.toml").is_file());
 }
 
-/// The Python example's component, built once per test run with the
-/// componentize-py version its requirements.txt pins (installed into the
-/// target directory, so nothing on the machine changes).
+/// Where the component built from `inputs` (files or directories) is:
+/// named by a digest of their contents and built by `build` only when
+/// missing, so that an unchanged example keeps its compiled code in the
+/// host's cache (componentize-js and componentize-py builds are not
+/// reproducible: each build is a new component to compile).
+fn built_component(name: &str, inputs: &[PathBuf], build: impl FnOnce(&Path)) -> String {
+    let output =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}.wasm", digest(inputs)));
+    if !output.exists() {
+        let partial = output.with_extension("partial.wasm");
+        build(&partial);
+        std::fs::rename(&partial, &output).unwrap();
+    }
+    output.to_str().unwrap().to_owned()
+}
+
+/// A short SHA-256 of the names and contents of the files under `inputs`.
+fn digest(inputs: &[PathBuf]) -> String {
+    use sha2::{Digest as _, Sha256};
+    let mut files = Vec::new();
+    for input in inputs {
+        collect_files(input, &mut files);
+    }
+    files.sort();
+    let mut hasher = Sha256::new();
+    for file in files {
+        hasher.update(file.to_string_lossy().as_bytes());
+        hasher.update(std::fs::read(&file).unwrap());
+    }
+    hasher.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The files under `path`, without Python's byte-code caches.
+fn collect_files(path: &Path, files: &mut Vec<PathBuf>) {
+    if !path.is_dir() {
+        files.push(path.to_owned());
+        return;
+    }
+    for entry in std::fs::read_dir(path).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name() != Some("__pycache__".as_ref()) {
+            collect_files(&path, files);
+        }
+    }
+}
+
+/// The Python example's component, built with the componentize-py
+/// version its requirements.txt pins (installed into the target
+/// directory, so nothing on the machine changes).
 fn python_sine() -> &'static str {
     static COMPONENT: OnceLock<String> = OnceLock::new();
     COMPONENT.get_or_init(|| {
@@ -69,26 +119,130 @@ fn python_sine() -> &'static str {
                 .arg("-r")
                 .arg(source.join("requirements.txt")));
         }
-        let output = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-sine.wasm");
-        run(Command::new("python3")
-            .args([
-                "-c",
-                "import sys; from componentize_py import script; sys.exit(script())",
-            ])
-            .env("PYTHONPATH", &tools)
-            .arg("-d")
-            .arg(Path::new(ROOT).join("wit"))
-            .args(["-w", "query-plugin", "componentize", "-p"])
-            .arg(&source)
-            .args(["app", "-o"])
-            .arg(&output));
-        output.to_str().unwrap().to_owned()
+        let wit = Path::new(ROOT).join("wit");
+        let inputs = [
+            source.join("app.py"),
+            source.join("requirements.txt"),
+            wit.clone(),
+        ];
+        built_component("python-sine", &inputs, |output| {
+            run(Command::new("python3")
+                .args([
+                    "-c",
+                    "import sys; from componentize_py import script; sys.exit(script())",
+                ])
+                .env("PYTHONPATH", &tools)
+                .arg("-d")
+                .arg(&wit)
+                .args(["-w", "datasource", "componentize", "-p"])
+                .arg(&source)
+                .args(["app", "-o"])
+                .arg(output));
+        })
     })
+}
+
+/// The JavaScript example's component, built with the componentize-js
+/// its package-lock.json pins (installed into the target
+/// directory), or `None` when npm is missing on a machine outside CI,
+/// where the test is skipped; under `CI` a missing npm fails.
+fn js_json() -> Option<&'static str> {
+    static COMPONENT: OnceLock<Option<String>> = OnceLock::new();
+    COMPONENT
+        .get_or_init(|| {
+            let npm = Command::new("npm").arg("--version").output();
+            if !npm.is_ok_and(|output| output.status.success()) {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "npm is needed to build the JavaScript example"
+                );
+                eprintln!("npm not found: the JavaScript example is not tested");
+                return None;
+            }
+            let tools = Path::new(env!("CARGO_TARGET_TMPDIR")).join("js-tools");
+            let source = example("js-json");
+            let componentize = tools.join("node_modules/.bin/componentize-js");
+            if !componentize.exists() {
+                std::fs::create_dir_all(&tools).unwrap();
+                for file in ["package.json", "package-lock.json"] {
+                    std::fs::copy(source.join(file), tools.join(file)).unwrap();
+                }
+                run(Command::new("npm")
+                    .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                    .current_dir(&tools));
+            }
+            let wit = Path::new(ROOT).join("wit");
+            let inputs = [
+                source.join("app.js"),
+                source.join("package-lock.json"),
+                wit.clone(),
+            ];
+            Some(built_component("js-json", &inputs, |output| {
+                run(Command::new(&componentize)
+                    .arg(source.join("app.js"))
+                    .arg("--wit")
+                    .arg(&wit)
+                    .args(["--world-name", "datasource", "-o"])
+                    .arg(output));
+            }))
+        })
+        .as_deref()
+}
+
+/// The API the JavaScript and Python examples read: a health path and a
+/// series of two points.
+const SERIES_API: &[(&str, &str)] = &[
+    ("/", "{}"),
+    (
+        "/series",
+        r#"[{"time":1000,"value":0.5},{"time":2000,"value":1.5}]"#,
+    ),
+];
+
+/// Asserts that the datasource `component` (of `example`) answers health
+/// by calling [`SERIES_API`] and QueryData with its series, both with the
+/// credentials the host adds, and that a failing API path fails only its
+/// query, blamed on the API.
+fn assert_reads_the_series_api(component: &str, example: &str) {
+    let port = json_api(BASIC_AUTH, SERIES_API);
+    let health = call_api_datasource(component, example, port, &["health"]);
+    assert!(
+        health.contains("status: OK") && health.contains("answered 200"),
+        "{health}"
+    );
+    let out = call_api_datasource(
+        component,
+        example,
+        port,
+        &[
+            "--json",
+            "query",
+            "--query",
+            r#"{"path":"/series"}"#,
+            "--query",
+            r#"{"path":"/missing"}"#,
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let frame = &json["results"]["A"]["frames"][0];
+    assert_eq!(frame["schema"]["fields"][0]["type"], "time", "{json}");
+    assert_eq!(
+        frame["data"]["values"],
+        serde_json::json!([[1000, 2000], [0.5, 1.5]]),
+        "{json}"
+    );
+    let failed = &json["results"]["B"];
+    assert_eq!(failed["status"], 502, "{json}");
+    assert!(
+        failed["error"].as_str().unwrap().contains("status 404"),
+        "{json}"
+    );
+    assert_eq!(failed["errorSource"], "downstream", "{json}");
 }
 
 /// Runs a build step, failing the test with its output when it fails.
 fn run(command: &mut Command) {
-    let output = command.output().expect("starting python3");
+    let output = command.output().expect("starting the build tool");
     assert!(
         output.status.success(),
         "{command:?} failed:\n{}{}",
@@ -247,7 +401,7 @@ fn the_python_example_answers_through_the_same_contract() {
     let component = python_sine();
     let health = cli_stdout(&["call", "--component", component, "health"]);
     assert!(
-        health.contains("status: OK, message: \"sine wave generator ready\""),
+        health.contains("status: OK, message: \"sine wave generator ready"),
         "{health}"
     );
 
@@ -290,5 +444,32 @@ fn the_python_example_answers_through_the_same_contract() {
         "python-sine",
         "grafana-wasm-pythonsine-datasource",
         "gpx_pythonsine",
+    );
+}
+
+#[test]
+fn the_python_example_reads_its_api_with_credentials_applied_by_the_host() {
+    assert_reads_the_series_api(python_sine(), "python-sine");
+}
+
+#[test]
+fn the_javascript_example_reads_its_api_serves_a_resource_and_packages() {
+    let Some(component) = js_json() else { return };
+    assert_reads_the_series_api(component, "js-json");
+
+    let port = json_api(BASIC_AUTH, SERIES_API);
+    let relayed = call_api_datasource(component, "js-json", port, &["resource", "api/series"]);
+    assert!(
+        relayed.contains("status 200") && relayed.contains(r#"{"time":1000,"value":0.5}"#),
+        "{relayed}"
+    );
+    let missing = call_api_datasource(component, "js-json", port, &["resource", "nowhere"]);
+    assert!(missing.contains("status 404"), "{missing}");
+
+    assert_packages(
+        component,
+        "js-json",
+        "grafana-wasm-jsjson-datasource",
+        "gpx_jsjson",
     );
 }

@@ -5,6 +5,7 @@
 mod bad_input;
 mod broken;
 mod call;
+mod contract;
 mod examples;
 mod fairness;
 mod families;

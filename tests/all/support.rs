@@ -298,3 +298,74 @@ pub fn resident_kib(pid: u32) -> u64 {
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap()
 }
+
+/// The credentials of the datasources in front of [`json_api`], as
+/// Grafana sends them: basic auth `grafana` / `s3cret`.
+pub const BASIC_AUTH: &str = "basic z3jhzmfuytpzm2nyzxq="; // base64("grafana:s3cret"), lowercased
+
+/// A JSON API on 127.0.0.1 answering each GET of a `routes` path with its
+/// body when the request carries `authorization` (compared lowercased),
+/// 404 for other paths, 401 without it. Returns its port.
+pub fn json_api(authorization: &'static str, routes: &'static [(&str, &str)]) -> u16 {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for socket in listener.incoming() {
+            let Ok(mut socket) = socket else { return };
+            let mut head = Vec::new();
+            let mut buf = [0_u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+            let route = routes
+                .iter()
+                .find(|(path, _)| head.starts_with(&format!("get {path} ")));
+            let (status, body) = match route {
+                _ if !head.contains(&format!("authorization: {authorization}")) => {
+                    ("401 Unauthorized", "[]")
+                }
+                Some((_, body)) => ("200 OK", *body),
+                None => ("404 Not Found", r#"{"error":"not found"}"#),
+            };
+            let _ = write!(
+                socket,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+/// `call` on `component` as the datasource in front of the [`json_api`]
+/// at `port`, with [`BASIC_AUTH`]'s credentials in its settings and the
+/// sandbox configuration of `example-plugins/<example>`; the standard
+/// output, failing the test with the standard error otherwise.
+pub fn call_api_datasource(component: &str, example: &str, port: u16, args: &[&str]) -> String {
+    let sandbox = format!(
+        "{}/../example-plugins/{example}/sandbox.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let settings = format!(
+        r#"{{"url":"http://127.0.0.1:{port}","basicAuth":true,"basicAuthUser":"grafana","secureJsonData":{{"basicAuthPassword":"s3cret"}}}}"#
+    );
+    let output = std::process::Command::new(HOST)
+        .args(["call", "--component", component, "--settings", &settings])
+        .args(args)
+        .env("GF_PLUGIN_WASM_SANDBOX_CONFIG", sandbox)
+        // The test API is on loopback, which the sandbox refuses unless granted.
+        .env("GF_PLUGIN_ALLOW_ADDRESSES", "127.0.0.1/32")
+        .output()
+        .expect("running the host binary");
+    assert!(
+        output.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}

@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status};
 use super::requested_deadline;
 use crate::convert::{from_proto, to_proto};
 use crate::runtime::bindings::handlers::diagnostics;
-use crate::runtime::{CallError, Runtime};
+use crate::runtime::{CallError, HealthIndices, Runtime};
 
 /// Serves the `Diagnostics` service.
 pub struct DiagnosticsService {
@@ -35,7 +35,7 @@ impl pb::diagnostics_server::Diagnostics for DiagnosticsService {
             .scope("CheckHealth", &mut request.plugin_context, requested);
         let result = self
             .runtime
-            .unary::<diagnostics::GuestIndices, _>(scope, |guest, store| {
+            .unary::<HealthIndices, _>(scope, |guest, store| {
                 Box::pin(async move { guest.call_check_health(store, &request).await })
             })
             .await;

@@ -2,7 +2,16 @@
 
 wasmtime::component::bindgen!({
     path: "../wit",
-    world: "grafana:plugin/plugin",
+    // Every handler interface the host calls: the `plugin` world's, and
+    // `health` (which no single guest world pairs with `diagnostics`).
+    inline: "
+        package grafana-wasm:host;
+        world contract {
+            include grafana:plugin/plugin@0.1.1;
+            export grafana:plugin/health@0.1.1;
+        }
+    ",
+    world: "grafana-wasm:host/contract",
     imports: { default: async },
     exports: { default: async },
     additional_derives: [PartialEq],

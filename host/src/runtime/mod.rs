@@ -8,6 +8,7 @@
 pub mod bindings;
 pub mod cache;
 mod engine;
+mod health;
 mod known;
 mod plugin;
 mod pool;
@@ -25,6 +26,7 @@ use futures_util::future::BoxFuture;
 use wasmtime::component::{Instance as ComponentInstance, Linker};
 use wasmtime::{Engine, Store};
 
+pub use health::HealthIndices;
 pub use plugin::{Exports, Family, LoadError, Plugin};
 pub use pool::InstanceKey;
 pub use state::{GuestState, Outbox, Queued};

@@ -8,8 +8,9 @@ use std::time::Instant;
 use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 use wasmtime::{Engine, Store};
 
-use super::bindings::{Plugin as PluginWorld, handlers};
+use super::bindings::{Contract, handlers};
 use super::cache::CompiledCache;
+use super::health::HealthIndices;
 use super::state::GuestState;
 
 /// Why a component could not be loaded.
@@ -81,6 +82,10 @@ pub struct Exports {
     pub conversion: Option<handlers::conversion::GuestIndices>,
     /// `lifecycle`: disposal of an instance.
     pub lifecycle: Option<handlers::lifecycle::GuestIndices>,
+    /// `health`: CheckHealth, for plugins without metrics.
+    pub health: Option<handlers::health::GuestIndices>,
+    /// Which of `health` and `diagnostics` answers CheckHealth.
+    pub check_health: Option<HealthIndices>,
 }
 
 /// A component ready to be instantiated for calls.
@@ -114,7 +119,7 @@ pub fn new_linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-    PluginWorld::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+    Contract::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
     Ok(linker)
 }
 
@@ -239,9 +244,12 @@ macro_rules! families {
     ($($family:ident $name:literal),* $(,)?) => {
         impl Exports {
             fn find(pre: &InstancePre<GuestState>) -> Self {
-                Self {
+                let mut exports = Self {
                     $($family: handlers::$family::GuestIndices::new(pre).ok(),)*
-                }
+                    check_health: None,
+                };
+                exports.check_health = HealthIndices::choose(&exports);
+                exports
             }
 
             /// Names of the exported interfaces, for logs.
@@ -295,4 +303,5 @@ families! {
     admission "admission",
     conversion "conversion",
     lifecycle "lifecycle",
+    health "health",
 }

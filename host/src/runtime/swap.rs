@@ -19,8 +19,8 @@ use std::time::{Instant, SystemTime};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::bindings::handlers::diagnostics;
 use super::bindings::types::{CheckHealthRequest, CheckHealthResult, HealthStatus, PluginContext};
+use super::health::HealthIndices;
 use super::pool::IdlePool;
 use super::{CallError, Outbox, Plugin, Runtime};
 use crate::sandbox::Sandbox;
@@ -183,7 +183,7 @@ impl Runtime {
         candidate: &Arc<Loaded>,
         current: Option<&Arc<Loaded>>,
     ) -> Result<(), String> {
-        if candidate.plugin.exports.diagnostics.is_none() {
+        if candidate.plugin.exports.check_health.is_none() {
             return Ok(());
         }
         for ctx in self.known.gate_contexts() {
@@ -219,12 +219,9 @@ impl Runtime {
             plugin_context: ctx,
             headers: Vec::new(),
         };
-        self.call_on::<diagnostics::GuestIndices, _>(
-            version,
-            scope,
-            Outbox::default(),
-            |guest, store| Box::pin(async move { guest.call_check_health(store, &request).await }),
-        )
+        self.call_on::<HealthIndices, _>(version, scope, Outbox::default(), |guest, store| {
+            Box::pin(async move { guest.call_check_health(store, &request).await })
+        })
         .await
     }
 }

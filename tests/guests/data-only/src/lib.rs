@@ -8,8 +8,8 @@ wit_bindgen::generate!({
     inline: "
         package test:data-only;
         world data-only {
-            include grafana:plugin/imports@0.1.0;
-            export grafana:plugin/data@0.1.0;
+            include grafana:plugin/imports@0.1.1;
+            export grafana:plugin/data@0.1.1;
         }
     ",
     path: "../../../wit",
