@@ -36,12 +36,17 @@ async fn launch() -> PluginProcess {
         .env("GF_PLUGIN_QUERY_TIMEOUT_SECONDS", "1")
         // Spinning every call is the point: never back off.
         .env("GF_PLUGIN_TRAP_BACKOFF_AFTER", "0");
-    PluginProcess::launch(command).await.expect("launching the host")
+    PluginProcess::launch(command)
+        .await
+        .expect("launching the host")
 }
 
 /// Spins QueryData calls of datasource "flood" until aborted, recording
 /// how long past [`DEADLINE`] each was answered.
-fn spinner(plugin: &PluginProcess, overshoots: Arc<Mutex<Vec<Duration>>>) -> tokio::task::JoinHandle<()> {
+fn spinner(
+    plugin: &PluginProcess,
+    overshoots: Arc<Mutex<Vec<Duration>>>,
+) -> tokio::task::JoinHandle<()> {
     let mut data = plugin.data();
     tokio::spawn(async move {
         loop {
@@ -96,7 +101,9 @@ async fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(300);
     let plugin = launch().await;
-    println!("| spinning calls of another datasource | CheckHealth p50 | p99 | max | spinning calls answered | past their deadline p50 | p99 | max |");
+    println!(
+        "| spinning calls of another datasource | CheckHealth p50 | p99 | max | spinning calls answered | past their deadline p50 | p99 | max |"
+    );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for spinning in [0, 1, 2, 32] {
         let overshoots = Arc::new(Mutex::new(Vec::new()));

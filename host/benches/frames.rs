@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use grafana_wasm_host::frames::to_arrow;
@@ -102,7 +103,7 @@ fn request(rows: usize) -> QueryDataRequest {
 }
 
 /// One guest call: (the frame, guest build time, whole call time).
-async fn guest_frame(runtime: &Runtime, rows: usize) -> (Frame, Duration, Duration) {
+async fn guest_frame(runtime: &Arc<Runtime>, rows: usize) -> (Frame, Duration, Duration) {
     let mut req = request(rows);
     let scope = runtime.scope("QueryData", &mut req.plugin_context, None);
     let started = Instant::now();

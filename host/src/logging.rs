@@ -288,12 +288,9 @@ fn write_line(line: &str) {
     let mut buf = String::with_capacity(line.len() + 1);
     buf.push_str(line);
     buf.push('\n');
-    let queued = WRITER.get().filter(|writer| {
-        writer
-            .guard
-            .lock()
-            .is_ok_and(|guard| guard.is_some())
-    });
+    let queued = WRITER
+        .get()
+        .filter(|writer| writer.guard.lock().is_ok_and(|guard| guard.is_some()));
     // A closed stderr must not take the host down; there is nowhere else to log.
     let _ = match queued {
         Some(writer) => writer.queue.clone().write_all(buf.as_bytes()),

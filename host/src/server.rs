@@ -86,7 +86,13 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     handshake::announce(&handshake::handshake_line(negotiation.version(), &address))
         .context("writing the handshake line to stdout")?;
     tracing::info!(socket = %socket.display(), "plugin host serving");
-    run(routes, &runtime, UnixListenerStream::new(listener), shutdown).await
+    run(
+        routes,
+        &runtime,
+        UnixListenerStream::new(listener),
+        shutdown,
+    )
+    .await
 }
 
 /// Serves in standalone (debug) mode on TCP (`listen`, else a free port on
@@ -152,11 +158,7 @@ async fn start(
         .await;
     crate::reload::spawn(runtime.clone(), &config.component, shutdown.clone())?;
     spawn_eviction(runtime.clone(), shutdown.clone());
-    let mut routes = grpc::routes(
-        runtime.clone(),
-        shutdown,
-        controller == Controller::Grafana,
-    );
+    let mut routes = grpc::routes(runtime.clone(), shutdown, controller == Controller::Grafana);
     routes.add_service(health_service);
     Ok((routes.routes(), runtime))
 }

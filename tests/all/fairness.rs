@@ -212,11 +212,7 @@ async fn a_trapping_or_backed_off_health_check_is_an_error_result_with_the_reaso
     );
     let stopped = health_probe(&plugin, "loop").await;
     assert_eq!(stopped.status, error);
-    assert!(
-        stopped.message.contains("deadline"),
-        "{}",
-        stopped.message
-    );
+    assert!(stopped.message.contains("deadline"), "{}", stopped.message);
     let backed_off = health_probe(&plugin, "none").await;
     assert_eq!(backed_off.status, error);
     assert!(
@@ -285,7 +281,10 @@ async fn a_huge_log_line_is_cut_and_says_so() {
         cut.len()
     );
     let entry: Value = serde_json::from_str(&cut).unwrap();
-    assert!(entry["cut"].as_str().unwrap().contains("was cut"), "{entry}");
+    assert!(
+        entry["cut"].as_str().unwrap().contains("was cut"),
+        "{entry}"
+    );
     assert_eq!(entry["pluginId"], "sandbox");
 }
 

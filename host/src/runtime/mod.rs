@@ -33,9 +33,9 @@ pub use swap::{Loaded, ReloadOutcome};
 use crate::metrics::Metrics;
 use crate::sandbox::http::CallHttp;
 use crate::sandbox::limits::{self, BackedOff, Overloaded};
-use threads::GuestThreads;
 use crate::sandbox::{ConfigError, Sandbox, SandboxConfig};
 use bindings::types::{HandlerError, PluginContext, PluginError};
+use threads::GuestThreads;
 
 /// A guest export call in flight: its trap, or the handler's result.
 pub type GuestCall<'a, R> = BoxFuture<'a, wasmtime::Result<Result<R, HandlerError>>>;
@@ -575,7 +575,7 @@ impl Runtime {
     /// then the idle instances are disposed of in what remains.
     pub async fn shut_down(&self, budget: Duration) {
         let deadline = Instant::now() + budget;
-        self.threads.stop(SHUTDOWN_CALL_GRACE.min(budget / 4)).await;
+        self.threads.stop(SHUTDOWN_CALL_GRACE).await;
         let idle = match self.loaded() {
             Ok(loaded) => loaded.idle.drain(),
             Err(_) => Vec::new(),
@@ -733,7 +733,12 @@ impl Settled {
     /// has not given up on the call).
     fn settle(&self) -> bool {
         self.0
-            .compare_exchange(Self::RUNNING, Self::DONE, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                Self::RUNNING,
+                Self::DONE,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .is_ok()
     }
 
@@ -745,7 +750,7 @@ impl Settled {
 }
 
 /// How long calls running at shutdown may take to end by themselves.
-const SHUTDOWN_CALL_GRACE: Duration = Duration::from_millis(250);
+const SHUTDOWN_CALL_GRACE: Duration = Duration::from_millis(150);
 
 /// What an admitted call holds until it ends: a call slot, or a stream's
 /// place under the stream caps.

@@ -102,15 +102,17 @@ impl GuestThreads {
         work: impl Future<Output = T> + Send + 'static,
     ) -> tokio::task::JoinHandle<T> {
         let handle = self.handle().clone();
-        self.handle()
-            .spawn_blocking(move || handle.block_on(work))
+        self.handle().spawn_blocking(move || handle.block_on(work))
     }
 
     /// Waits up to `grace` for the calls running to end by themselves,
     /// then stops the rest, and every later call at once.
     pub async fn stop(&self, grace: Duration) {
         self.calls.close();
-        if tokio::time::timeout(grace, self.calls.wait()).await.is_err() {
+        if tokio::time::timeout(grace, self.calls.wait())
+            .await
+            .is_err()
+        {
             tracing::info!(
                 calls = self.calls.len(),
                 ?grace,

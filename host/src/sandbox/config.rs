@@ -221,7 +221,10 @@ impl SandboxConfig {
             ("max_instances", self.max_instances.into()),
             ("max_concurrent_calls", self.max_concurrent_calls.into()),
             ("max_streams", self.max_streams.into()),
-            ("max_streams_per_datasource", self.max_streams_per_datasource.into()),
+            (
+                "max_streams_per_datasource",
+                self.max_streams_per_datasource.into(),
+            ),
             ("log_lines_per_second", self.log_lines_per_second.into()),
             ("http_max_response_mb", self.http_max_response_mb),
         ] {

@@ -76,7 +76,9 @@ pub enum Overloaded {
         waiting: usize,
     },
     /// The datasource has as many streams open as it may.
-    #[error("this datasource has {open} streams open, max_streams_per_datasource; the plugin is overloaded for it")]
+    #[error(
+        "this datasource has {open} streams open, max_streams_per_datasource; the plugin is overloaded for it"
+    )]
     DatasourceStreams {
         /// Its open streams.
         open: usize,

@@ -115,11 +115,7 @@ struct GuestOutput {
 
 impl GuestOutput {
     fn new(log: Arc<GuestLog>, stream: &'static str, level: Level) -> Self {
-        Self {
-            log,
-            stream,
-            level,
-        }
+        Self { log, stream, level }
     }
 }
 
@@ -213,10 +209,8 @@ mod tests {
             allow_env: vec!["TZ".into(), "UNSET".into()],
             ..SandboxConfig::default()
         };
-        let grants = WasiGrants::new(&config, |name| {
-            (name == "TZ").then(|| "UTC".to_owned())
-        })
-        .unwrap();
+        let grants =
+            WasiGrants::new(&config, |name| (name == "TZ").then(|| "UTC".to_owned())).unwrap();
         assert_eq!(grants.env, [("TZ".to_owned(), "UTC".to_owned())]);
     }
 
