@@ -167,7 +167,7 @@ pub struct CallScope {
 /// and swaps in new versions of the component while calls go on.
 pub struct Runtime {
     engine: Engine,
-    linker: Linker<GuestState>,
+    linker: Arc<Linker<GuestState>>,
     component: PathBuf,
     settings: RuntimeSettings,
     sandbox: Arc<Sandbox>,
@@ -210,7 +210,7 @@ impl Runtime {
         };
         let sandbox = Arc::new(sandbox);
         let engine = engine::new_engine(&sandbox.config)?;
-        let linker: Linker<GuestState> = plugin::new_linker(&engine)?;
+        let linker = Arc::new(plugin::new_linker(&engine)?);
         let mut runtime = Self {
             engine,
             linker,
@@ -244,7 +244,8 @@ impl Runtime {
     }
 
     /// Loads, compiles (or fetches from the cache), links and checks the
-    /// component file.
+    /// component file, on a guest thread: compiling is long, and the
+    /// component's start-up and self-check are guest code.
     async fn load(&self) -> Result<Arc<Plugin>, LoadError> {
         let probe = GuestState::new(
             &self.settings.plugin_id,
@@ -256,7 +257,19 @@ impl Runtime {
             cause,
         })?;
         let cache = cache::CompiledCache::new(self.settings.cache_dir.clone());
-        Plugin::load(&self.engine, &self.linker, &self.component, &cache, probe).await
+        let (engine, linker) = (self.engine.clone(), self.linker.clone());
+        let path = self.component.clone();
+        let loading = self.threads.spawn(async move {
+            Plugin::load(&engine, &linker, &path, &cache, probe).await
+        });
+        match loading.await {
+            Ok(loaded) => loaded,
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            Err(_) => Err(LoadError::SelfCheck {
+                path: self.component.clone(),
+                message: "loading was stopped: the host is shutting down".into(),
+            }),
+        }
     }
 
     /// The version serving new calls.
