@@ -259,9 +259,9 @@ impl Runtime {
         let cache = cache::CompiledCache::new(self.settings.cache_dir.clone());
         let (engine, linker) = (self.engine.clone(), self.linker.clone());
         let path = self.component.clone();
-        let loading = self.threads.spawn(async move {
-            Plugin::load(&engine, &linker, &path, &cache, probe).await
-        });
+        let loading = self
+            .threads
+            .spawn(async move { Plugin::load(&engine, &linker, &path, &cache, probe).await });
         match loading.await {
             Ok(loaded) => loaded,
             Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
@@ -405,46 +405,38 @@ impl Runtime {
         let (rpc, key) = (scope.rpc, scope.key.clone());
         let stop = scope.deadline.map(|limit| (started + limit, limit));
         let settled = Arc::new(Settled::default());
-        let (runtime, loaded, settles) = (self.clone(), loaded.clone(), settled.clone());
-        let work = async move {
-            runtime
-                .admit_and_run::<F, R>(&loaded, scope, outbox, call, stop, &settles)
-                .await
+        let admitted_and_run = async {
+            let admitted = self.admit(rpc, &key).await?;
+            settled.start();
+            let rank = admitted.rank();
+            let (runtime, loaded, settles) = (self.clone(), loaded.clone(), settled.clone());
+            let work = async move {
+                let _admitted = admitted;
+                runtime
+                    .run::<F, R>(&loaded, scope, outbox, call, stop, &settles)
+                    .await
+            };
+            match self.threads.run(work, rank).await {
+                Ok(result) => result,
+                Err(threads::Stopped) => Err(CallError::ShuttingDown),
+            }
         };
-        let running = self.threads.run(work);
-        let finished = match stop {
+        let result = match stop {
             Some((at, limit)) => {
                 let backstop = tokio::time::Instant::from_std(at + DEADLINE_BACKSTOP);
-                tokio::time::timeout_at(backstop, running)
+                tokio::time::timeout_at(backstop, admitted_and_run)
                     .await
                     .unwrap_or_else(|_| {
                         if settled.abandon() {
                             self.sandbox.backoff.record(&key, true);
                         }
-                        Ok(Err(self.stopped(rpc, limit)))
+                        Err(self.stopped(rpc, limit))
                     })
             }
-            None => running.await,
+            None => admitted_and_run.await,
         };
-        let result = finished.unwrap_or(Err(CallError::ShuttingDown));
         self.metrics.observe_call(rpc, &result, started.elapsed());
         result
-    }
-
-    /// Admits the call, then runs it.
-    async fn admit_and_run<F: Family, R>(
-        &self,
-        loaded: &Loaded,
-        scope: CallScope,
-        outbox: Outbox,
-        call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>,
-        stop: Option<(Instant, Duration)>,
-        settled: &Settled,
-    ) -> Result<R, CallError> {
-        let _admitted = self.admit(scope.rpc, &scope.key).await?;
-        settled.start();
-        self.run::<F, R>(loaded, scope, outbox, call, stop, settled)
-            .await
     }
 
     /// Lets a call of `rpc` for `key` in: the instance is not backed off,
@@ -465,14 +457,8 @@ impl Runtime {
         // A stream idles for as long as Grafana watches it: it does not
         // take a call slot, but holds an instance, so streams are capped.
         Ok(match rpc {
-            "RunStream" => Admitted {
-                _stream: Some(self.sandbox.streams.open(&tenant).map_err(refused)?),
-                _call: None,
-            },
-            _ => Admitted {
-                _call: Some(self.sandbox.gate.enter(&tenant).await.map_err(refused)?),
-                _stream: None,
-            },
+            "RunStream" => Admitted::Stream(self.sandbox.streams.open(&tenant).map_err(refused)?),
+            _ => Admitted::Call(self.sandbox.gate.enter(&tenant).await.map_err(refused)?),
         })
     }
 
@@ -767,9 +753,19 @@ const SHUTDOWN_CALL_GRACE: Duration = Duration::from_millis(150);
 
 /// What an admitted call holds until it ends: a call slot, or a stream's
 /// place under the stream caps.
-struct Admitted {
-    _call: Option<limits::CallPermit<InstanceKey>>,
-    _stream: Option<limits::StreamPermit<InstanceKey>>,
+enum Admitted {
+    Call(limits::CallPermit<InstanceKey>),
+    Stream(limits::StreamPermit<InstanceKey>),
+}
+
+impl Admitted {
+    /// How many calls (or streams) of its datasource run with it.
+    fn rank(&self) -> usize {
+        match self {
+            Admitted::Call(permit) => permit.rank(),
+            Admitted::Stream(permit) => permit.rank(),
+        }
+    }
 }
 
 /// Whether instantiation failed for want of a free pooled slot rather than
