@@ -169,7 +169,7 @@ pub struct CallScope {
 /// and swaps in new versions of the component while calls go on.
 pub struct Runtime {
     engine: Engine,
-    linker: Linker<GuestState>,
+    linker: Arc<Linker<GuestState>>,
     component: PathBuf,
     settings: RuntimeSettings,
     sandbox: Arc<Sandbox>,
@@ -212,7 +212,7 @@ impl Runtime {
         };
         let sandbox = Arc::new(sandbox);
         let engine = engine::new_engine(&sandbox.config)?;
-        let linker: Linker<GuestState> = plugin::new_linker(&engine)?;
+        let linker = Arc::new(plugin::new_linker(&engine)?);
         let mut runtime = Self {
             engine,
             linker,
@@ -246,7 +246,8 @@ impl Runtime {
     }
 
     /// Loads, compiles (or fetches from the cache), links and checks the
-    /// component file.
+    /// component file, on a guest thread: compiling is long, and the
+    /// component's start-up and self-check are guest code.
     async fn load(&self) -> Result<Arc<Plugin>, LoadError> {
         let probe = GuestState::new(
             &self.settings.plugin_id,
@@ -258,7 +259,19 @@ impl Runtime {
             cause,
         })?;
         let cache = cache::CompiledCache::new(self.settings.cache_dir.clone());
-        Plugin::load(&self.engine, &self.linker, &self.component, &cache, probe).await
+        let (engine, linker) = (self.engine.clone(), self.linker.clone());
+        let path = self.component.clone();
+        let loading = self
+            .threads
+            .spawn(async move { Plugin::load(&engine, &linker, &path, &cache, probe).await });
+        match loading.await {
+            Ok(loaded) => loaded,
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            Err(_) => Err(LoadError::SelfCheck {
+                path: self.component.clone(),
+                message: "loading was stopped: the host is shutting down".into(),
+            }),
+        }
     }
 
     /// The version serving new calls.
@@ -393,46 +406,38 @@ impl Runtime {
         let (rpc, key) = (scope.rpc, scope.key.clone());
         let stop = scope.deadline.map(|limit| (started + limit, limit));
         let settled = Arc::new(Settled::default());
-        let (runtime, loaded, settles) = (self.clone(), loaded.clone(), settled.clone());
-        let work = async move {
-            runtime
-                .admit_and_run::<F, R>(&loaded, scope, outbox, call, stop, &settles)
-                .await
+        let admitted_and_run = async {
+            let admitted = self.admit(rpc, &key).await?;
+            settled.start();
+            let rank = admitted.rank();
+            let (runtime, loaded, settles) = (self.clone(), loaded.clone(), settled.clone());
+            let work = async move {
+                let _admitted = admitted;
+                runtime
+                    .run::<F, R>(&loaded, scope, outbox, call, stop, &settles)
+                    .await
+            };
+            match self.threads.run(work, rank).await {
+                Ok(result) => result,
+                Err(threads::Stopped) => Err(CallError::ShuttingDown),
+            }
         };
-        let running = self.threads.run(work);
-        let finished = match stop {
+        let result = match stop {
             Some((at, limit)) => {
                 let backstop = tokio::time::Instant::from_std(at + DEADLINE_BACKSTOP);
-                tokio::time::timeout_at(backstop, running)
+                tokio::time::timeout_at(backstop, admitted_and_run)
                     .await
                     .unwrap_or_else(|_| {
                         if settled.abandon() {
                             self.sandbox.backoff.record(&key, true);
                         }
-                        Ok(Err(self.stopped(rpc, limit)))
+                        Err(self.stopped(rpc, limit))
                     })
             }
-            None => running.await,
+            None => admitted_and_run.await,
         };
-        let result = finished.unwrap_or(Err(CallError::ShuttingDown));
         self.metrics.observe_call(rpc, &result, started.elapsed());
         result
-    }
-
-    /// Admits the call, then runs it.
-    async fn admit_and_run<F: Family, R>(
-        &self,
-        loaded: &Loaded,
-        scope: CallScope,
-        outbox: Outbox,
-        call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>,
-        stop: Option<(Instant, Duration)>,
-        settled: &Settled,
-    ) -> Result<R, CallError> {
-        let _admitted = self.admit(scope.rpc, &scope.key).await?;
-        settled.start();
-        self.run::<F, R>(loaded, scope, outbox, call, stop, settled)
-            .await
     }
 
     /// Lets a call of `rpc` for `key` in: the instance is not backed off,
@@ -453,14 +458,8 @@ impl Runtime {
         // A stream idles for as long as Grafana watches it: it does not
         // take a call slot, but holds an instance, so streams are capped.
         Ok(match rpc {
-            "RunStream" => Admitted {
-                _stream: Some(self.sandbox.streams.open(&tenant).map_err(refused)?),
-                _call: None,
-            },
-            _ => Admitted {
-                _call: Some(self.sandbox.gate.enter(&tenant).await.map_err(refused)?),
-                _stream: None,
-            },
+            "RunStream" => Admitted::Stream(self.sandbox.streams.open(&tenant).map_err(refused)?),
+            _ => Admitted::Call(self.sandbox.gate.enter(&tenant).await.map_err(refused)?),
         })
     }
 
@@ -576,7 +575,7 @@ impl Runtime {
     /// then the idle instances are disposed of in what remains.
     pub async fn shut_down(&self, budget: Duration) {
         let deadline = Instant::now() + budget;
-        self.threads.stop(SHUTDOWN_CALL_GRACE.min(budget / 4)).await;
+        self.threads.stop(SHUTDOWN_CALL_GRACE).await;
         let idle = match self.loaded() {
             Ok(loaded) => loaded.idle.drain(),
             Err(_) => Vec::new(),
@@ -751,13 +750,23 @@ impl Settled {
 }
 
 /// How long calls running at shutdown may take to end by themselves.
-const SHUTDOWN_CALL_GRACE: Duration = Duration::from_millis(250);
+const SHUTDOWN_CALL_GRACE: Duration = Duration::from_millis(150);
 
 /// What an admitted call holds until it ends: a call slot, or a stream's
 /// place under the stream caps.
-struct Admitted {
-    _call: Option<limits::CallPermit<InstanceKey>>,
-    _stream: Option<limits::StreamPermit<InstanceKey>>,
+enum Admitted {
+    Call(limits::CallPermit<InstanceKey>),
+    Stream(limits::StreamPermit<InstanceKey>),
+}
+
+impl Admitted {
+    /// How many calls (or streams) of its datasource run with it.
+    fn rank(&self) -> usize {
+        match self {
+            Admitted::Call(permit) => permit.rank(),
+            Admitted::Stream(permit) => permit.rank(),
+        }
+    }
 }
 
 /// Whether instantiation failed for want of a free pooled slot rather than

@@ -145,6 +145,15 @@ pub struct CallPermit<K: GateKey> {
     gate: Arc<CallGate<K>>,
     key: K,
     armed: bool,
+    rank: usize,
+}
+
+impl<K: GateKey> CallPermit<K> {
+    /// How many calls of its datasource were running once it was admitted,
+    /// itself included.
+    pub fn rank(&self) -> usize {
+        self.rank
+    }
 }
 
 impl<K: GateKey> Drop for CallPermit<K> {
@@ -196,8 +205,9 @@ impl<K: GateKey> CallGate<K> {
                 && calls.queue.is_empty()
             {
                 calls.running += 1;
+                let rank = calls.running;
                 state.running += 1;
-                return Ok(self.permit(key));
+                return Ok(self.permit(key, rank));
             }
             if waiting >= self.max_waiting {
                 return Err(Overloaded::Queue { running, waiting });
@@ -229,11 +239,12 @@ impl<K: GateKey> CallGate<K> {
         Ok(permit)
     }
 
-    fn permit(self: &Arc<Self>, key: &K) -> CallPermit<K> {
+    fn permit(self: &Arc<Self>, key: &K, rank: usize) -> CallPermit<K> {
         CallPermit {
             gate: self.clone(),
             key: key.clone(),
             armed: true,
+            rank,
         }
     }
 
@@ -250,9 +261,10 @@ impl<K: GateKey> CallGate<K> {
             let calls = state.by_key.get_mut(&next).expect("chosen from the map");
             let (_, grant) = calls.queue.pop_front().expect("chosen with a queue");
             calls.running += 1;
+            let rank = calls.running;
             state.running += 1;
             state.waiting -= 1;
-            if let Err(mut refused) = grant.send(self.permit(&next)) {
+            if let Err(mut refused) = grant.send(self.permit(&next, rank)) {
                 // The caller left meanwhile: undo, without re-entering.
                 refused.armed = false;
                 state.running -= 1;
@@ -315,6 +327,15 @@ pub struct StreamGate<K: GateKey> {
 pub struct StreamPermit<K: GateKey> {
     gate: Arc<StreamGate<K>>,
     key: K,
+    rank: usize,
+}
+
+impl<K: GateKey> StreamPermit<K> {
+    /// How many streams of its datasource were open once it was opened,
+    /// itself included.
+    pub fn rank(&self) -> usize {
+        self.rank
+    }
 }
 
 impl<K: GateKey> Drop for StreamPermit<K> {
@@ -354,10 +375,12 @@ impl<K: GateKey> StreamGate<K> {
             return Err(Overloaded::DatasourceStreams { open: *count });
         }
         *count += 1;
+        let rank = *count;
         open.0 += 1;
         Ok(StreamPermit {
             gate: self.clone(),
             key: key.clone(),
+            rank,
         })
     }
 }
