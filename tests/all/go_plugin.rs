@@ -3,8 +3,8 @@
 //! configured as Grafana's plugin client, calls every RPC family through
 //! grafana-plugin-sdk-go's generated clients and reads the answers with the
 //! SDK's conversions and frame decoders. It also compares the host with the
-//! Go SDK twin of random-walk (`benchmarks/go-twin`) and decodes golden
-//! frames built by the SDK.
+//! Go SDK twins of random-walk and http-json (`benchmarks/go-twin`) and
+//! decodes golden frames built by the SDK.
 //!
 //! It runs twice: with go-plugin v1.7.0 (what Grafana pins) and v1.8.0
 //! (what the newest SDK requires). Needs `go`; the modules come from the Go
@@ -56,6 +56,7 @@ fn go_test(modfile: Option<&str>, go_plugin: &str) {
         .env("RANDOM_WALK", RANDOM_WALK)
         .env("PROTOCOL", PROTOCOL)
         .env("FRAME_ECHO", FRAME_ECHO)
+        .env("HTTP_JSON", HTTP_JSON)
         .output()
         .expect("running go test");
     assert!(

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/textproto"
 	"os"
 	"os/exec"
@@ -27,44 +28,42 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-var (
-	twinOnce sync.Once
-	twinPath string
-	twinErr  error
-)
+// twinBuild is one Go twin, built once per test binary.
+type twinBuild struct {
+	once sync.Once
+	path string
+	err  error
+}
 
-// goTwin builds benchmarks/go-twin's random-walk once per test binary.
-func goTwin(t *testing.T) string {
+var twins sync.Map // command name → *twinBuild
+
+// goTwin builds the command name of benchmarks/go-twin (once).
+func goTwin(t *testing.T, name string) string {
 	t.Helper()
-	twinOnce.Do(func() {
+	entry, _ := twins.LoadOrStore(name, &twinBuild{})
+	b := entry.(*twinBuild)
+	b.once.Do(func() {
 		// In the binary's scratch directory: the twin outlives one test.
-		twinPath = filepath.Join(scratchDir, "gpx_random-walk")
-		build := exec.Command("go", "build", "-o", twinPath, "./random-walk")
+		b.path = filepath.Join(scratchDir, "gpx_"+name)
+		build := exec.Command("go", "build", "-o", b.path, "./"+name)
 		build.Dir = "../../benchmarks/go-twin"
 		// That module has its own go.mod: no -modfile of this run.
 		build.Env = append(os.Environ(), "GOFLAGS=-mod=readonly")
 		if output, err := build.CombinedOutput(); err != nil {
-			twinErr = &buildError{err, output}
+			b.err = fmt.Errorf("building the Go twin %s: %v: %s", name, err, output)
 		}
 	})
-	if twinErr != nil {
-		t.Fatalf("building the Go twin: %v", twinErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return twinPath
+	return b.path
 }
-
-type buildError struct {
-	err    error
-	output []byte
-}
-
-func (e *buildError) Error() string { return e.err.Error() + ": " + string(e.output) }
 
 // pair is the Go twin and our host with the random-walk component.
 type pair struct{ twin, ours *Plugin }
 
 func launchPair(t *testing.T) pair {
-	return pair{twin: Launch(t, goTwin(t), nil), ours: launchHost(t, "RANDOM_WALK", nil)}
+	return pair{twin: Launch(t, goTwin(t, "random-walk"), nil), ours: launchHost(t, "RANDOM_WALK", nil)}
 }
 
 // settings the corpus runs under: Grafana sends them with every call.
