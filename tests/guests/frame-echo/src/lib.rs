@@ -1,8 +1,9 @@
 //! Builds frames with the SDK's API, as the query asks:
 //!
-//! * `{"spec": {"name": …, "fields": [{"name", "type", "nullable", "values", "labels"}]}}`
+//! * `{"spec": {"name": …, "meta": …, "fields": [{"name", "type", "nullable", "values", "labels", "config"}]}}`
 //!   builds exactly that frame (`null` values are nulls; times are Unix
-//!   nanoseconds), for property tests of the whole frame path;
+//!   nanoseconds; `meta` and `config` are Grafana's JSON), for property
+//!   tests of the whole frame path and the Go SDK's frame goldens;
 //! * `{"generate": N}` builds an N-row frame of time, nullable float64 and
 //!   string fields and reports the nanoseconds it took in `meta.custom`,
 //!   for benchmarks.
@@ -12,7 +13,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use grafana_wasm_sdk::backend::*;
-use grafana_wasm_sdk::data::{EnumItemIndex, Field, FieldValues, Frame, FrameMeta};
+use grafana_wasm_sdk::data::{EnumItemIndex, Field, FieldConfig, FieldValues, Frame, FrameMeta};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -25,6 +26,7 @@ struct Query {
 #[derive(Deserialize)]
 struct FrameSpec {
     name: String,
+    meta: Option<FrameMeta>,
     fields: Vec<FieldSpec>,
 }
 
@@ -36,6 +38,7 @@ struct FieldSpec {
     nullable: bool,
     values: Vec<Value>,
     labels: Option<BTreeMap<String, String>>,
+    config: Option<FieldConfig>,
 }
 
 /// The spec's values as typed SDK values, plain or nullable.
@@ -104,7 +107,13 @@ fn frame_from_spec(spec: FrameSpec) -> Result<Frame, Error> {
         if let Some(labels) = field_spec.labels {
             field = field.with_labels(labels);
         }
+        if let Some(config) = field_spec.config {
+            field = field.with_config(config);
+        }
         frame = frame.with_field(field);
+    }
+    if let Some(meta) = spec.meta {
+        frame = frame.with_meta(meta);
     }
     Ok(frame)
 }
