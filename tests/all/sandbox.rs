@@ -543,3 +543,31 @@ async fn with_fuel_metering_a_loop_runs_out_of_fuel() {
         );
     }
 }
+
+#[tokio::test]
+async fn ipv6_addresses_embedding_a_forbidden_ipv4_address_are_refused() {
+    let plugin = launch_probe(&[]).await;
+    // 127.0.0.1 or 169.254.169.254 as IPv4-compatible, IPv4-mapped, NAT64
+    // (well-known and local-use), 6to4 and Teredo addresses.
+    for host in [
+        "::127.0.0.1",
+        "::ffff:127.0.0.1",
+        "64:ff9b::a9fe:a9fe",
+        "64:ff9b:1:7f00:0:100::",
+        "2002:7f00:1::",
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",
+    ] {
+        let ctx = datasource("a", &format!("http://[{host}]:9"), json!({}), &[]);
+        let answer = resource_probe(
+            &plugin,
+            ctx,
+            json!({"probe": "fetch-datasource", "path": "/"}),
+        )
+        .await;
+        assert!(
+            error_of(&answer).contains("loopback, link-local or metadata address"),
+            "{host}: {answer}"
+        );
+    }
+    assert_serving(&plugin).await;
+}
