@@ -103,6 +103,35 @@ pub fn log_entries(plugin: &PluginProcess) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The host's log entries once `done` holds for them, waiting up to 10 s
+/// (a log line may reach the test after the answer it explains); fails the
+/// test otherwise.
+pub async fn log_entries_when(
+    plugin: &PluginProcess,
+    done: impl Fn(&[serde_json::Value]) -> bool,
+) -> Vec<serde_json::Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let entries = log_entries(plugin);
+        if done(&entries) {
+            return entries;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the expected log lines never came: {entries:#?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// How many of the host's log entries have a message containing `text`.
+pub fn count_logged(entries: &[serde_json::Value], text: &str) -> usize {
+    entries
+        .iter()
+        .filter(|e| e["@message"].as_str().is_some_and(|m| m.contains(text)))
+        .count()
+}
+
 /// The status code of a server-streamed call that fails, whether the error
 /// comes with the response headers or as the stream's first item.
 pub async fn streamed_error_code<T>(

@@ -9,6 +9,7 @@ pub mod bindings;
 pub mod cache;
 mod engine;
 mod known;
+mod packet;
 mod plugin;
 mod pool;
 mod state;

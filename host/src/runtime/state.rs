@@ -196,10 +196,9 @@ impl stream_sender::Host for GuestState {
     async fn send(&mut self, data: Vec<u8>) -> Result<(), SendError> {
         // Grafana rejects a packet that is not JSON and restarts the stream;
         // telling the guest right away is more useful.
-        if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(&data) {
-            return Err(SendError::Invalid(format!(
-                "stream packet is not valid JSON: {err}"
-            )));
+        if let Err(reason) = super::packet::check(&data) {
+            tracing::warn!(%reason, "stream packet from the plugin refused");
+            return Err(SendError::Invalid(reason));
         }
         send_to(self.outbox.stream.as_ref(), data, "stream").await
     }
