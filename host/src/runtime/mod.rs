@@ -104,6 +104,8 @@ pub struct RuntimeSettings {
     pub plugin_version: Arc<str>,
     /// Where compiled components are cached.
     pub cache_dir: PathBuf,
+    /// Largest size of the compiled-component cache, in bytes.
+    pub cache_max_bytes: u64,
 }
 
 impl Default for RuntimeSettings {
@@ -112,6 +114,7 @@ impl Default for RuntimeSettings {
             plugin_id: Arc::from("unknown"),
             plugin_version: Arc::from(""),
             cache_dir: cache::default_dir(),
+            cache_max_bytes: cache::DEFAULT_MAX_MB << 20,
         }
     }
 }
@@ -220,7 +223,8 @@ impl Runtime {
             path: self.component.clone(),
             cause,
         })?;
-        let cache = cache::CompiledCache::new(self.settings.cache_dir.clone());
+        let cache =
+            cache::CompiledCache::open(&self.settings.cache_dir, self.settings.cache_max_bytes);
         Plugin::load(&self.engine, &self.linker, &self.component, &cache, probe).await
     }
 
