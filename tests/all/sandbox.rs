@@ -677,7 +677,7 @@ async fn fetch_tls(
 ) -> Value {
     let ctx = datasource(url, url, json, secrets);
     resource_probe(
-        &plugin,
+        plugin,
         ctx,
         json!({"probe": "fetch-datasource", "path": "/"}),
     )
