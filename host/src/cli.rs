@@ -71,9 +71,14 @@ pub struct ServeArgs {
     #[arg(long, env = SANDBOX_CONFIG_ENV)]
     pub sandbox_config: Option<PathBuf>,
     /// Directory for compiled components. Default: `$XDG_CACHE_HOME` or
-    /// `$HOME/.cache` `/grafana-wasm`, else the temporary directory.
+    /// `$HOME/.cache` `/grafana-wasm`, else `grafana-wasm-<uid>` in the
+    /// temporary directory.
     #[arg(long, env = crate::runtime::cache::CACHE_DIR_ENV)]
     pub cache_dir: Option<PathBuf>,
+    /// Largest size of the compiled-component cache in MiB; the least
+    /// recently used entries are removed beyond it.
+    #[arg(long, env = crate::runtime::cache::CACHE_MAX_MB_ENV, default_value_t = crate::runtime::cache::DEFAULT_MAX_MB)]
+    pub cache_max_mb: u64,
     /// Least severe level logged to stderr.
     #[arg(long, env = logging::LOG_LEVEL_ENV, default_value = "debug")]
     pub log_level: Level,
@@ -221,6 +226,7 @@ fn serve_config(args: ServeArgs) -> ServeConfig {
             cache_dir: args
                 .cache_dir
                 .unwrap_or_else(crate::runtime::cache::default_dir),
+            cache_max_bytes: args.cache_max_mb.saturating_mul(1 << 20),
         },
     }
 }

@@ -105,7 +105,7 @@ fn read_manifest(path: &Path) -> anyhow::Result<Manifest> {
 
 /// Go's name for this machine's OS and architecture, as Grafana appends
 /// them to `executable`.
-fn go_platform() -> (&'static str, &'static str) {
+pub(crate) fn go_platform() -> (&'static str, &'static str) {
     let os = match std::env::consts::OS {
         "macos" => "darwin",
         other => other,

@@ -100,12 +100,14 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 /// directory so that the copy Grafana launches points Grafana here.
 ///
 /// # Errors
-/// Fails when the address cannot be bound, the files cannot be written or
-/// the server cannot run.
+/// Fails when the plugin directory has no `plugin.json` naming the
+/// executable (the copies to stop), the address cannot be bound, the files
+/// cannot be written or the server cannot run.
 pub async fn serve_standalone(
     config: ServeConfig,
     listen: Option<SocketAddr>,
 ) -> anyhow::Result<()> {
+    let executable = standalone::plugin_executable(&config.plugin_dir)?;
     let listen = listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)));
     let incoming = TcpIncoming::bind(listen)
         .with_context(|| format!("listening on {listen}"))?
@@ -118,7 +120,7 @@ pub async fn serve_standalone(
     let dir = config.plugin_dir.clone();
     let (routes, runtime) = start(config, shutdown.clone(), Controller::Standalone).await?;
     let announcement = standalone::Announcement::write(&dir, &address)?;
-    let stopped = standalone::stop_other_copies(&dir);
+    let stopped = standalone::stop_other_copies(&executable);
     tracing::info!(
         address,
         dir = %dir.display(),
@@ -128,7 +130,7 @@ pub async fn serve_standalone(
     stop_on_signals(shutdown.clone())?;
     let outcome = run(routes, &runtime, incoming, shutdown).await;
     drop(announcement);
-    standalone::stop_other_copies(&dir);
+    standalone::stop_other_copies(&executable);
     outcome
 }
 

@@ -102,20 +102,53 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     file.write_all(contents.as_bytes())
 }
 
-/// Stops (SIGKILL, as the Go SDK does) every other process running an
-/// executable from `plugin_dir`: the copies Grafana launched, which Grafana
-/// then launches again. Returns how many were stopped.
-pub fn stop_other_copies(plugin_dir: &Path) -> usize {
-    let Ok(plugin_dir) = plugin_dir.canonicalize() else {
-        return 0;
-    };
+/// The executable Grafana launches for the plugin in `plugin_dir`:
+/// `<executable>_<os>_<arch>`, `executable` read from its `plugin.json`
+/// (as the Go SDK reads it to find the copies to stop). Without a
+/// `plugin.json` naming one there is no telling which processes are the
+/// plugin's, so standalone mode refuses to start.
+///
+/// # Errors
+/// No readable `plugin.json`, or no valid `executable` in it; the message
+/// names the file.
+pub fn plugin_executable(plugin_dir: &Path) -> anyhow::Result<PathBuf> {
+    let manifest = plugin_dir.join("plugin.json");
+    let text = std::fs::read_to_string(&manifest).with_context(|| {
+        format!(
+            "standalone mode needs the plugin's directory (--plugin-dir), with its plugin.json: cannot read {}",
+            manifest.display()
+        )
+    })?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", manifest.display()))?;
+    let executable = json["executable"]
+        .as_str()
+        .filter(|name| !name.is_empty() && !name.contains(['/', '\\']) && *name != "..")
+        .with_context(|| {
+            format!(
+                "{} names no `executable` file: standalone mode cannot tell which processes are Grafana's copies of the plugin",
+                manifest.display()
+            )
+        })?;
+    let (os, arch) = crate::package::go_platform();
+    let dir = plugin_dir
+        .canonicalize()
+        .with_context(|| format!("resolving {}", plugin_dir.display()))?;
+    Ok(dir.join(format!("{executable}_{os}_{arch}")))
+}
+
+/// Stops (SIGKILL, as the Go SDK does) every other process running
+/// `executable` (from [`plugin_executable`]): the copies Grafana launched,
+/// which Grafana then launches again. Nothing else, even from the same
+/// directory. Returns how many were stopped.
+pub fn stop_other_copies(executable: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return 0;
     };
     let me = std::process::id();
     let copies = entries
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&pid| pid != me && runs_from(pid, &plugin_dir));
+        .filter(|&pid| pid != me && runs(pid, executable));
     let mut stopped = 0;
     for pid in copies {
         let target = i32::try_from(pid)
@@ -135,9 +168,9 @@ pub fn stop_other_copies(plugin_dir: &Path) -> usize {
     stopped
 }
 
-/// Whether process `pid` runs an executable in `dir`.
-fn runs_from(pid: u32, dir: &Path) -> bool {
-    std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe.parent() == Some(dir))
+/// Whether process `pid` runs `executable`.
+fn runs(pid: u32, executable: &Path) -> bool {
+    std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == executable)
 }
 
 /// Points Grafana at the standalone host at `address`: prints the handshake

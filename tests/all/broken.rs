@@ -49,7 +49,7 @@ async fn assert_every_call_fails(component: &str, expected: &str) {
             e["@level"] == "error" && e["error"].as_str().is_some_and(|m| m.contains(expected))
         })
     };
-    let entries = log_entries_once(&plugin, clear).await;
+    let entries = log_entries_when(&plugin, clear).await;
     assert!(clear(&entries), "a clear error in the log");
     let (status, by_itself) = plugin.shutdown().await.unwrap();
     assert!(by_itself && status.success());
@@ -104,7 +104,7 @@ async fn config_errors(command: tokio::process::Command) -> (String, tonic::Stat
                     .is_some_and(|m| m.contains("invalid sandbox configuration"))
         })
     };
-    let logged = invalid(&log_entries_once(&plugin, invalid).await);
+    let logged = invalid(&log_entries_when(&plugin, invalid).await);
     assert!(logged, "a clear error in the log");
     (health, err)
 }

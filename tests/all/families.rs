@@ -113,7 +113,7 @@ async fn a_trap_becomes_an_error_naming_plugin_rpc_and_cause_and_the_next_call_w
             e["@level"] == "warn" && e["@message"] == "raw query" && e["pluginId"] == "data_only"
         })
     };
-    let logs = log_entries_once(&plugin, |logs| failed(logs) && raw_query(logs)).await;
+    let logs = log_entries_when(&plugin, |logs| failed(logs) && raw_query(logs)).await;
     assert!(failed(&logs));
     assert!(raw_query(&logs));
     plugin.shutdown().await.unwrap();

@@ -169,7 +169,7 @@ async fn a_restart_loads_the_compiled_component_from_the_cache() {
         let how = |m: &str| {
             m.starts_with("component compiled") || m.starts_with("compiled component loaded")
         };
-        let entries = log_entries_once(&plugin, |entries| {
+        let entries = log_entries_when(&plugin, |entries| {
             entries
                 .iter()
                 .any(|e| e["@message"].as_str().is_some_and(how))

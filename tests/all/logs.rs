@@ -28,7 +28,7 @@ async fn every_stderr_line_is_hclog_json_and_guest_logs_carry_the_plugin_id() {
         })
         .await
         .unwrap();
-    let entries = log_entries_once(&plugin, |entries| {
+    let entries = log_entries_when(&plugin, |entries| {
         entries.iter().any(|e| e["@message"] == "health check")
     })
     .await;

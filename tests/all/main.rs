@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod broken;
+mod cache;
 mod call;
 mod contract;
 mod examples;

@@ -472,3 +472,84 @@ async fn admission_and_conversion_reach_the_guest() {
     assert_eq!(object, json!({"x": 1, "apiVersion": "g/v2"}));
     plugin.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn stream_packets_nest_as_deep_as_go_allows_and_no_deeper() {
+    let plugin = launch(PROTOCOL).await;
+    let first_packet = |depth: usize| {
+        let plugin = &plugin;
+        async move {
+            plugin
+                .stream()
+                .run_stream(run_stream_request(&format!("nested-{depth}")))
+                .await
+                .unwrap()
+                .into_inner()
+                .next()
+                .await
+                .unwrap()
+        }
+    };
+    // Deeper than serde_json's default limit of 128, up to Go's 10,000.
+    for depth in [200, 10_000] {
+        let packet = first_packet(depth).await.unwrap();
+        assert_eq!(packet.data.len(), 2 * depth, "depth {depth}");
+    }
+    // Deeper is refused, however deep, without exhausting the host's stack.
+    for depth in [10_001, 3_000_000] {
+        let err = first_packet(depth).await.unwrap_err();
+        assert_eq!(err.code(), Code::Unknown, "{err:?}");
+        assert!(err.message().contains("10000 levels deep"), "{err:?}");
+    }
+    let refused = "stream packet from the plugin refused";
+    let entries = log_entries_when(&plugin, |e| count_logged(e, refused) >= 2).await;
+    assert_eq!(count_logged(&entries, refused), 2, "each refusal is logged");
+    assert_serving(&plugin).await;
+}
+
+#[tokio::test]
+async fn resource_headers_with_control_characters_never_reach_grafana() {
+    let plugin = launch(PROTOCOL).await;
+    let request = pb::CallResourceRequest {
+        plugin_context: Some(context()),
+        path: "bad-headers".into(),
+        method: "GET".into(),
+        ..Default::default()
+    };
+    let answer = plugin
+        .resource()
+        .call_resource(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .next()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(answer.code, 200);
+    let headers: HashMap<&str, &[String]> = answer
+        .headers
+        .iter()
+        .map(|(name, list)| (name.as_str(), list.values.as_slice()))
+        .collect();
+    assert_eq!(
+        headers,
+        HashMap::from([
+            ("X-Good", &["kept".to_owned()][..]),
+            ("X-Split", &["fine".to_owned()][..]),
+        ]),
+        "invalid names and values are dropped, the rest kept"
+    );
+    let dropped = "resource answer has";
+    let entries = log_entries_when(&plugin, |e| count_logged(e, dropped) >= 3).await;
+    assert_eq!(
+        count_logged(&entries, dropped),
+        3,
+        "each dropped header is logged"
+    );
+    assert!(
+        !plugin.stderr_lines().iter().any(|l| l.contains("forged")),
+        "header values are not logged"
+    );
+    assert_serving(&plugin).await;
+}

@@ -484,7 +484,7 @@ async fn outgoing_http_is_governed_by_the_allow_list_and_address_checks() {
             .filter(|e| e["@message"] == "outgoing HTTP request refused")
             .count()
     };
-    let entries = log_entries_once(&plugin, |entries| refusals(entries) >= 2).await;
+    let entries = log_entries_when(&plugin, |entries| refusals(entries) >= 2).await;
     assert!(refusals(&entries) >= 2, "each refusal is logged");
     let secrets_logged = plugin
         .stderr_lines()
@@ -571,4 +571,245 @@ async fn with_fuel_metering_a_loop_runs_out_of_fuel() {
                 .is_ok()
         );
     }
+}
+
+#[tokio::test]
+async fn ipv6_addresses_embedding_a_forbidden_ipv4_address_are_refused() {
+    let plugin = launch_probe(&[]).await;
+    // 127.0.0.1 or 169.254.169.254 as IPv4-compatible, IPv4-mapped, NAT64
+    // (well-known and local-use), 6to4 and Teredo addresses.
+    for host in [
+        "::127.0.0.1",
+        "::ffff:127.0.0.1",
+        "64:ff9b::a9fe:a9fe",
+        "64:ff9b:1:7f00:0:100::",
+        "2002:7f00:1::",
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",
+    ] {
+        let ctx = datasource("a", &format!("http://[{host}]:9"), json!({}), &[]);
+        let answer = resource_probe(
+            &plugin,
+            ctx,
+            json!({"probe": "fetch-datasource", "path": "/"}),
+        )
+        .await;
+        assert!(
+            error_of(&answer).contains("loopback, link-local or metadata address"),
+            "{host}: {answer}"
+        );
+    }
+    assert_serving(&plugin).await;
+}
+
+/// A certificate authority the TLS tests make, and certificates it signs.
+struct TestCa {
+    issuer: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+}
+
+/// A certificate (PEM) and its private key (PEM).
+struct Issued {
+    cert: String,
+    key: String,
+}
+
+impl TestCa {
+    fn new() -> Self {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "grafana-wasm test CA");
+        let key = rcgen::KeyPair::generate().unwrap();
+        Self {
+            issuer: rcgen::CertifiedIssuer::self_signed(params, key).unwrap(),
+        }
+    }
+
+    fn pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// A certificate for `names` (DNS names or IP addresses).
+    fn issue(&self, names: &[&str]) -> Issued {
+        let params = rcgen::CertificateParams::new(
+            names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        Issued {
+            cert: cert.pem(),
+            key: key.serialize_pem(),
+        }
+    }
+}
+
+/// An HTTPS server on 127.0.0.1 presenting `identity`, requiring a client
+/// certificate signed by `client_ca` when given, answering every request
+/// with `200 ok`. Returns its URL.
+async fn tls_server(identity: &Issued, client_ca: Option<&TestCa>) -> String {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap();
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(ca.issuer.der().clone()).unwrap();
+            let verifier =
+                rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
+                    .build()
+                    .unwrap();
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let chain = vec![CertificateDer::from_pem_slice(identity.cert.as_bytes()).unwrap()];
+    let key = PrivateKeyDer::from_pem_slice(identity.key.as_bytes()).unwrap();
+    let config = builder.with_single_cert(chain, key).unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(socket).await else {
+                    return;
+                };
+                let mut head = Vec::new();
+                let mut buf = [0_u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let response =
+                    "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok";
+                let _ = tls.write_all(response.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    format!("https://127.0.0.1:{port}")
+}
+
+/// Fetches `/` from the datasource at `url` with `json` and `secrets`.
+async fn fetch_tls(
+    plugin: &PluginProcess,
+    url: &str,
+    json: Value,
+    secrets: &[(&str, &str)],
+) -> Value {
+    let ctx = datasource(url, url, json, secrets);
+    resource_probe(
+        plugin,
+        ctx,
+        json!({"probe": "fetch-datasource", "path": "/"}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn every_tls_option_of_a_datasource_works_against_a_real_server() {
+    let ca = TestCa::new();
+    let ca_pem = ca.pem();
+    let plugin = launch_probe(&[("allow_addresses", "127.0.0.1/32")]).await;
+    let with_ca = |extra: Value| {
+        let mut json = json!({"tlsAuthWithCACert": true});
+        json.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        json
+    };
+
+    // The datasource's CA; without it the certificate is untrusted.
+    let server = tls_server(&ca.issue(&["127.0.0.1"]), None).await;
+    let trusted = fetch_tls(
+        &plugin,
+        &server,
+        with_ca(json!({})),
+        &[("tlsCACert", &ca_pem)],
+    )
+    .await;
+    assert_eq!(trusted["ok"]["body"], "ok", "{trusted}");
+    let untrusted = fetch_tls(&plugin, &server, json!({}), &[]).await;
+    let message = error_of(&untrusted);
+    assert!(
+        message.contains("TLS handshake with") && message.contains("UnknownIssuer"),
+        "{message}"
+    );
+    // Skipping verification accepts it.
+    let skipped = fetch_tls(&plugin, &server, json!({"tlsSkipVerify": true}), &[]).await;
+    assert_eq!(skipped["ok"]["body"], "ok", "{skipped}");
+
+    // A certificate for another name: verified against `serverName`.
+    let named = tls_server(&ca.issue(&["db.internal.example"]), None).await;
+    let renamed = with_ca(json!({"serverName": "db.internal.example"}));
+    let answer = fetch_tls(&plugin, &named, renamed, &[("tlsCACert", &ca_pem)]).await;
+    assert_eq!(answer["ok"]["body"], "ok", "{answer}");
+    let mismatch = fetch_tls(
+        &plugin,
+        &named,
+        with_ca(json!({})),
+        &[("tlsCACert", &ca_pem)],
+    )
+    .await;
+    assert!(
+        error_of(&mismatch).contains("not valid for name"),
+        "{mismatch}"
+    );
+
+    // A server requiring a client certificate.
+    let mutual = tls_server(&ca.issue(&["127.0.0.1"]), Some(&ca)).await;
+    let client = ca.issue(&["grafana"]);
+    let answer = fetch_tls(
+        &plugin,
+        &mutual,
+        with_ca(json!({"tlsAuth": true})),
+        &[
+            ("tlsCACert", &ca_pem),
+            ("tlsClientCert", &client.cert),
+            ("tlsClientKey", &client.key),
+        ],
+    )
+    .await;
+    assert_eq!(answer["ok"]["body"], "ok", "{answer}");
+    let anonymous = fetch_tls(
+        &plugin,
+        &mutual,
+        with_ca(json!({})),
+        &[("tlsCACert", &ca_pem)],
+    )
+    .await;
+    assert!(anonymous["error"].is_string(), "{anonymous}");
+
+    let logged = log_entries_when(&plugin, |e| {
+        count_logged(e, "outgoing HTTPS connection refused") >= 2
+    })
+    .await;
+    assert!(
+        !logged.iter().any(|e| e.to_string().contains("PRIVATE KEY")),
+        "keys never reach the log"
+    );
+    assert_serving(&plugin).await;
+}
+
+#[tokio::test]
+async fn the_system_trust_store_from_ssl_cert_file_is_trusted() {
+    let ca = TestCa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("ca.pem");
+    std::fs::write(&bundle, ca.pem()).unwrap();
+    let mut command = host_command(SANDBOX);
+    command
+        .env("GF_PLUGIN_ALLOW_ADDRESSES", "127.0.0.1/32")
+        .env("SSL_CERT_FILE", &bundle);
+    let plugin = PluginProcess::launch(command).await.unwrap();
+    let server = tls_server(&ca.issue(&["127.0.0.1"]), None).await;
+    let answer = fetch_tls(&plugin, &server, json!({}), &[]).await;
+    assert_eq!(answer["ok"]["body"], "ok", "{answer}");
 }

@@ -63,14 +63,7 @@ async fn grafana_reaches_a_standalone_host_through_the_copy_it_launches() {
     let mut before = grafana_launches(&executable).await;
     assert!(matches!(before.address, Address::Unix(_)));
 
-    let mut standalone = tokio::process::Command::new(&executable)
-        .arg("--standalone")
-        .env_clear()
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut standalone = start_standalone(&executable, &[]);
     let address_file = dir.path().join("standalone.txt");
     wait_for(&address_file, true).await;
     let address = std::fs::read_to_string(&address_file).unwrap();
@@ -127,4 +120,64 @@ async fn a_stale_address_file_is_ignored() {
     let plugin = grafana_launches(&executable).await;
     assert!(matches!(plugin.address, Address::Unix(_)));
     assert_serving(&plugin).await;
+}
+
+/// Starts the standalone host from `executable`, with `args`.
+fn start_standalone(executable: &Path, args: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new(executable)
+        .arg("--standalone")
+        .args(args)
+        .env_clear()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn only_the_plugins_own_executable_is_stopped() {
+    let (dir, executable) = plugin_dir();
+    // Another program in the same directory, and the host under another
+    // name there: neither is the executable plugin.json names.
+    let tool = dir.path().join("some-tool");
+    std::fs::copy("/bin/sleep", &tool).unwrap();
+    let mut bystander = tokio::process::Command::new(&tool)
+        .arg("600")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let renamed = dir.path().join("gpx_randomwalk_backup");
+    std::fs::hard_link(HOST, &renamed).unwrap();
+    let mut other_host = grafana_launches(&renamed).await;
+    let mut grafanas_copy = grafana_launches(&executable).await;
+
+    let _standalone = start_standalone(&executable, &[]);
+    wait_for(&dir.path().join("standalone.txt"), true).await;
+    wait_exited(&mut grafanas_copy).await;
+    assert!(
+        bystander.try_wait().unwrap().is_none(),
+        "another program of the plugin directory keeps running"
+    );
+    assert!(other_host.is_running(), "so does another executable");
+    assert_serving(&other_host).await;
+}
+
+#[tokio::test]
+async fn without_a_plugin_json_standalone_mode_refuses_to_guess() {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    std::fs::copy(RANDOM_WALK, dir.path().join("plugin.wasm")).unwrap();
+    let plugin_dir = dir.path().to_str().unwrap();
+    let standalone = start_standalone(Path::new(HOST), &["--plugin-dir", plugin_dir]);
+    let output = tokio::time::timeout(Duration::from_secs(30), standalone.wait_with_output())
+        .await
+        .expect("the host exits")
+        .unwrap();
+    assert!(!output.status.success(), "{}", output.status);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("plugin.json") && stderr.contains("standalone mode needs"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("standalone.txt").exists());
 }

@@ -103,20 +103,24 @@ pub fn log_entries(plugin: &PluginProcess) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// The host's log entries once `done` holds for them: a line reaches the
-/// test a moment after the call that wrote it. Gives up after 10 s (the
-/// caller's assertion then fails with what was logged).
-pub async fn log_entries_once(
+/// The host's log entries once `done` holds for them, waiting up to 10 s
+/// (a log line may reach the test after the answer it explains); fails the
+/// test otherwise.
+pub async fn log_entries_when(
     plugin: &PluginProcess,
     done: impl Fn(&[serde_json::Value]) -> bool,
 ) -> Vec<serde_json::Value> {
-    let started = std::time::Instant::now();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let entries = log_entries(plugin);
-        if done(&entries) || started.elapsed() > std::time::Duration::from_secs(10) {
+        if done(&entries) {
             return entries;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the expected log lines never came: {entries:#?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 
@@ -128,8 +132,16 @@ pub async fn logged(plugin: &PluginProcess, message: &str) -> serde_json::Value 
             .find(|entry| entry["@message"] == message)
             .cloned()
     };
-    let entries = log_entries_once(plugin, |entries| with_message(entries).is_some()).await;
-    with_message(&entries).unwrap_or_else(|| panic!("nothing logged {message:?}"))
+    let entries = log_entries_when(plugin, |entries| with_message(entries).is_some()).await;
+    with_message(&entries).expect("logged")
+}
+
+/// How many of the host's log entries have a message containing `text`.
+pub fn count_logged(entries: &[serde_json::Value], text: &str) -> usize {
+    entries
+        .iter()
+        .filter(|e| e["@message"].as_str().is_some_and(|m| m.contains(text)))
+        .count()
 }
 
 /// The status code of a server-streamed call that fails, whether the error

@@ -1,5 +1,6 @@
 //! `pluginv2.Resource`: CallResource, answered in one or several messages.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use grafana_wasm_proto::pluginv2 as pb;
@@ -87,6 +88,29 @@ fn internal_error(explanation: String) -> pb::CallResourceResponse {
     }
 }
 
+/// The headers Grafana may pass on to the browser: a name that is not an
+/// HTTP token, or a value with a control character (CR and LF would split
+/// Grafana's response and let the plugin forge headers), is dropped and
+/// logged, never its value (it may hold a secret).
+fn valid_headers(headers: HashMap<String, pb::StringList>) -> HashMap<String, pb::StringList> {
+    headers
+        .into_iter()
+        .filter_map(|(name, mut list)| {
+            if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                tracing::warn!(header = ?name, "the plugin's resource answer has an invalid header name; header dropped");
+                return None;
+            }
+            let before = list.values.len();
+            list.values
+                .retain(|value| http::HeaderValue::from_str(value).is_ok());
+            if list.values.len() < before {
+                tracing::warn!(header = %name, dropped = before - list.values.len(), "the plugin's resource answer has header values with control characters; values dropped");
+            }
+            (!list.values.is_empty()).then_some((name, list))
+        })
+        .collect()
+}
+
 impl Forward<CallResourceResponse, pb::CallResourceResponse> for ResourceAnswer {
     fn forward(
         &mut self,
@@ -106,7 +130,9 @@ impl Forward<CallResourceResponse, pb::CallResourceResponse> for ResourceAnswer 
                 ))));
             }
         }
-        Some(Ok(to_proto::call_resource_response(message)))
+        let mut response = to_proto::call_resource_response(message);
+        response.headers = valid_headers(std::mem::take(&mut response.headers));
+        Some(Ok(response))
     }
 
     fn finish(

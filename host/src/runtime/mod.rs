@@ -10,6 +10,7 @@ pub mod cache;
 mod engine;
 mod health;
 mod known;
+mod packet;
 mod plugin;
 mod pool;
 mod state;
@@ -113,6 +114,8 @@ pub struct RuntimeSettings {
     pub plugin_version: Arc<str>,
     /// Where compiled components are cached.
     pub cache_dir: PathBuf,
+    /// Largest size of the compiled-component cache, in bytes.
+    pub cache_max_bytes: u64,
 }
 
 impl Default for RuntimeSettings {
@@ -121,6 +124,7 @@ impl Default for RuntimeSettings {
             plugin_id: Arc::from("unknown"),
             plugin_version: Arc::from(""),
             cache_dir: cache::default_dir(),
+            cache_max_bytes: cache::DEFAULT_MAX_MB << 20,
         }
     }
 }
@@ -258,7 +262,8 @@ impl Runtime {
             path: self.component.clone(),
             cause,
         })?;
-        let cache = cache::CompiledCache::new(self.settings.cache_dir.clone());
+        let cache =
+            cache::CompiledCache::open(&self.settings.cache_dir, self.settings.cache_max_bytes);
         let (engine, linker) = (self.engine.clone(), self.linker.clone());
         let path = self.component.clone();
         let loading = self

@@ -375,8 +375,7 @@ impl stream_sender::Host for GuestState {
     async fn send(&mut self, data: Vec<u8>) -> Result<(), SendError> {
         // Grafana rejects a packet that is not JSON and restarts the stream;
         // telling the guest right away is more useful.
-        if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(&data) {
-            let error = format!("stream packet is not valid JSON: {err}");
+        if let Err(error) = super::packet::check(&data) {
             self.log.packet_rejected("not_json", &error);
             return Err(SendError::Invalid(error));
         }

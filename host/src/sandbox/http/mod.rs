@@ -30,6 +30,7 @@ use super::config::{SandboxConfig, seconds};
 #[derive(Debug)]
 pub struct HttpPolicy {
     addresses: AddressPolicy,
+    tls: send::TlsConfigs,
     timeout: Duration,
     max_response_bytes: u64,
 }
@@ -42,6 +43,7 @@ impl HttpPolicy {
     pub fn new(config: &SandboxConfig) -> Result<Self, String> {
         Ok(Self {
             addresses: AddressPolicy::new(&config.allow_hosts, &config.allow_addresses)?,
+            tls: send::TlsConfigs::default(),
             timeout: seconds(config.http_timeout_seconds),
             max_response_bytes: config.http_max_response_bytes(),
         })
@@ -130,7 +132,8 @@ async fn dispatch(
     let target = send::Target {
         origin: &origin,
         policy: &policy.addresses,
-        tls: own.map_or(&no_tls_settings, |ds| &ds.tls),
+        tls: &policy.tls,
+        tls_settings: own.map_or(&no_tls_settings, |ds| &ds.tls),
         deadline: (Instant::now() + timeout).into(),
         max_response_bytes: call
             .response_limit

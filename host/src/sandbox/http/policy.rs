@@ -153,26 +153,73 @@ impl AddressPolicy {
 
 /// Addresses no request reaches unless granted: this machine, link-local
 /// networks (where cloud metadata services live), metadata addresses,
-/// and addresses that are not a single destination.
+/// and addresses that are not a single destination. An IPv6 address that
+/// embeds an IPv4 one (mapped, compatible, NAT64, 6to4, Teredo) is
+/// forbidden when any IPv4 address it may carry is: a translator or relay
+/// delivers it there.
 fn is_forbidden(address: IpAddr) -> bool {
-    if METADATA_ADDRESSES.contains(&address) {
-        return true;
-    }
     match address {
-        IpAddr::V4(v4) => {
-            v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-        }
-        IpAddr::V6(v6) => {
-            v6.is_loopback()
-                || v6.is_unicast_link_local()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-        }
+        IpAddr::V4(v4) => is_forbidden_v4(v4),
+        IpAddr::V6(v6) => is_forbidden_v6(v6) || embedded_v4(v6).into_iter().any(is_forbidden_v4),
     }
+}
+
+fn is_forbidden_v4(v4: Ipv4Addr) -> bool {
+    METADATA_ADDRESSES.contains(&IpAddr::V4(v4))
+        || v4.is_loopback()
+        || v4.is_link_local()
+        || v4.is_unspecified()
+        || v4.is_broadcast()
+        || v4.is_multicast()
+}
+
+fn is_forbidden_v6(v6: Ipv6Addr) -> bool {
+    METADATA_ADDRESSES.contains(&IpAddr::V6(v6))
+        || v6.is_loopback()
+        || v6.is_unicast_link_local()
+        || v6.is_unspecified()
+        || v6.is_multicast()
+}
+
+/// Every IPv4 address `v6` may carry: IPv4-mapped `::ffff:0:0/96`,
+/// IPv4-compatible `::/96`, NAT64 `64:ff9b::/96` and local-use
+/// `64:ff9b:1::/48` (RFC 8215; each RFC 6052 prefix length it allows),
+/// 6to4 `2002::/16`, and Teredo `2001::/32` (server and client).
+fn embedded_v4(v6: Ipv6Addr) -> Vec<Ipv4Addr> {
+    let bits = v6.to_bits();
+    let s = v6.segments();
+    let low32 = || Ipv4Addr::from_bits(bits as u32);
+    let at = |shift: u32| Ipv4Addr::from_bits((bits >> shift) as u32);
+    match s {
+        [0, 0, 0, 0, 0, 0xffff | 0, _, _] => vec![low32()],
+        [0x64, 0xff9b, 0, 0, 0, 0, _, _] => vec![low32()],
+        [0x64, 0xff9b, 1, ..] => rfc6052_candidates(bits),
+        [0x2002, ..] => vec![at(80)],
+        [0x2001, 0, ..] => vec![at(64), Ipv4Addr::from_bits(!(bits as u32))],
+        _ => Vec::new(),
+    }
+}
+
+/// The IPv4 address under each RFC 6052 prefix length of at least 48 bits
+/// (48, 56, 64, 96; bits 64-71, the "u" octet, never carry address bits).
+/// The prefix length is the operator's choice, so every reading counts,
+/// except 0.0.0.0: the zero suffix of a shorter format read as a longer one.
+fn rfc6052_candidates(bits: u128) -> Vec<Ipv4Addr> {
+    let around_u = |high_bits: u32, high_shift: u32| {
+        let low_bits = 32 - high_bits;
+        let high = (bits >> high_shift) as u32 & ((1 << high_bits) - 1);
+        let low = (bits >> (56 - low_bits)) as u32 & ((1 << low_bits) - 1);
+        Ipv4Addr::from_bits((high << low_bits) | low)
+    };
+    [
+        around_u(16, 64),                         // /48: bits 48-63, then 72-87
+        around_u(8, 64),                          // /56: bits 56-63, then 72-95
+        Ipv4Addr::from_bits((bits >> 24) as u32), // /64: bits 72-103
+        Ipv4Addr::from_bits(bits as u32),         // /96: bits 96-127
+    ]
+    .into_iter()
+    .filter(|candidate| !candidate.is_unspecified())
+    .collect()
 }
 
 #[cfg(test)]
@@ -259,6 +306,41 @@ mod tests {
         let loopback: IpAddr = "127.0.0.1".parse().unwrap();
         assert_eq!(granted.permitted("h", &[loopback]).unwrap(), [loopback]);
         assert!(granted.permitted("h", &["::1".parse().unwrap()]).is_err());
+    }
+
+    #[test]
+    fn ipv6_forms_embedding_ipv4_are_judged_by_the_ipv4_address() {
+        let strict = policy(&[], &[]);
+        let refused = |text: &str| strict.permitted("h", &[text.parse().unwrap()]).is_err();
+        // 127.0.0.1, 169.254.169.254 and 100.100.100.200 in every form.
+        for forbidden in [
+            "::127.0.0.1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::127.0.0.1",
+            "64:ff9b::169.254.169.254",
+            "64:ff9b::100.100.100.200",
+            "64:ff9b:1:7f00:0:100::", // /48
+            "64:ff9b:1:a9:fe:a9fe::", // /56
+            "64:ff9b:1:0:7f:0:100:0", // /64
+            "64:ff9b:1::a9fe:a9fe",   // /96
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "2001:0:4136:e378:8000:63bf:80ff:fffe", // client 127.0.0.1
+            "2001:0:7f00:1::",                      // server 127.0.0.1
+        ] {
+            assert!(refused(forbidden), "{forbidden}");
+        }
+        for public in [
+            "::93.184.216.34",
+            "64:ff9b::93.184.216.34",
+            "64:ff9b:1::93.184.216.34",
+            "2002:5db8:d822::1",
+            "2001:0:4136:e378:8000:63bf:a247:27dd",
+            "2606:4700::1111",
+        ] {
+            assert!(!refused(public), "{public}");
+        }
     }
 
     #[test]

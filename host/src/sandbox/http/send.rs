@@ -2,10 +2,11 @@
 //! connect to a checked address, TLS with the datasource's options, HTTP/1,
 //! and a response body bounded in size and time.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -35,8 +36,10 @@ pub struct Target<'a> {
     pub origin: &'a Origin,
     /// Which addresses it may reach.
     pub policy: &'a AddressPolicy,
+    /// TLS configuration, prepared once per set of TLS settings.
+    pub tls: &'a TlsConfigs,
     /// TLS options (the datasource's, for its own origin).
-    pub tls: &'a TlsSettings,
+    pub tls_settings: &'a TlsSettings,
     /// When the whole exchange, body included, must be over.
     pub deadline: Instant,
     /// Largest response body.
@@ -71,7 +74,7 @@ pub async fn send(
     let stream: Box<dyn Stream> = if target.origin.https {
         let tls = tokio::time::timeout_at(
             connect_deadline,
-            handshake_tls(tcp, target.origin, target.tls),
+            handshake_tls(tcp, target.origin, target.tls, target.tls_settings),
         )
         .await
         .map_err(|_| Error::ConnectionTimeout)??;
@@ -164,9 +167,10 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> Stream for T {}
 async fn handshake_tls(
     tcp: TcpStream,
     origin: &Origin,
+    configs: &TlsConfigs,
     settings: &TlsSettings,
 ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, Error> {
-    let config = client_config(settings).map_err(|message| {
+    let config = configs.get(settings).map_err(|message| {
         tracing::warn!(error = %message, "the datasource's TLS settings are unusable");
         Error::InternalError(Some(message))
     })?;
@@ -174,14 +178,78 @@ async fn handshake_tls(
     let name = ServerName::try_from(name.to_owned()).map_err(|_| {
         Error::InternalError(Some(format!("{name:?} is not a valid TLS server name")))
     })?;
-    tokio_rustls::TlsConnector::from(Arc::new(config))
+    tokio_rustls::TlsConnector::from(config)
         .connect(name, tcp)
         .await
-        .map_err(Error::Tls)
+        .map_err(|err| {
+            let message = format!("TLS handshake with {origin} failed: {err}");
+            tracing::warn!(error = %message, "outgoing HTTPS connection refused");
+            Error::InternalError(Some(message))
+        })
 }
 
-/// A rustls configuration with the public web roots plus the datasource's
-/// CA, its client certificate, and no verification when it skips it.
+/// Most TLS configurations kept: one per datasource settings version in
+/// use, as the host's known instances.
+const MAX_TLS_CONFIGS: usize = 256;
+
+/// TLS client configurations, each built once per set of TLS settings
+/// (parsing PEM and copying the trust store is not per request).
+#[derive(Default)]
+pub struct TlsConfigs {
+    prepared: Mutex<HashMap<TlsSettings, Result<Arc<rustls::ClientConfig>, String>>>,
+}
+
+impl std::fmt::Debug for TlsConfigs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConfigs").finish_non_exhaustive()
+    }
+}
+
+impl TlsConfigs {
+    /// The configuration for `settings`, built on first use.
+    ///
+    /// # Errors
+    /// The setting at fault, named.
+    pub fn get(&self, settings: &TlsSettings) -> Result<Arc<rustls::ClientConfig>, String> {
+        let mut prepared = self.prepared.lock().expect("TLS configurations lock");
+        if let Some(config) = prepared.get(settings) {
+            return config.clone();
+        }
+        let config = client_config(settings).map(Arc::new);
+        if prepared.len() >= MAX_TLS_CONFIGS {
+            prepared.clear();
+        }
+        prepared.insert(settings.clone(), config.clone());
+        config
+    }
+}
+
+/// The trust store of this machine, read once: the system's certificates
+/// (or `SSL_CERT_FILE` / `SSL_CERT_DIR`, which Grafana passes on, as Go
+/// reads them), else, on a machine without any, the bundled web roots.
+fn system_roots() -> &'static rustls::RootCertStore {
+    static ROOTS: OnceLock<rustls::RootCertStore> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let found = rustls_native_certs::load_native_certs();
+        for err in &found.errors {
+            tracing::warn!(error = %err, "cannot read some of the system's CA certificates");
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        let (added, ignored) = roots.add_parsable_certificates(found.certs);
+        if ignored > 0 {
+            tracing::warn!(ignored, "unusable system CA certificates ignored");
+        }
+        if added == 0 {
+            tracing::warn!("no system CA certificates found; trusting the bundled web roots");
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        }
+        roots
+    })
+}
+
+/// A rustls configuration trusting the system's store plus the
+/// datasource's CA, with its client certificate, and no verification when
+/// it skips it.
 fn client_config(settings: &TlsSettings) -> Result<rustls::ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
@@ -192,9 +260,7 @@ fn client_config(settings: &TlsSettings) -> Result<rustls::ClientConfig, String>
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
     } else {
-        let mut roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
+        let mut roots = system_roots().clone();
         if let Some(pem) = &settings.ca_cert {
             let before = roots.len();
             for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {

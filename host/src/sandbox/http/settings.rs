@@ -59,7 +59,7 @@ impl fmt::Display for Origin {
 }
 
 /// TLS options of a datasource, PEM text as Grafana stores it.
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct TlsSettings {
     /// Accept any server certificate.
     pub skip_verify: bool,

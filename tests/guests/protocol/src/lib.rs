@@ -96,6 +96,24 @@ impl CallResourceHandler for Protocol {
                 }
                 Ok(())
             }
+            // Header names and values a browser must never see.
+            "bad-headers" => sender.send(CallResourceResponse {
+                status: 200,
+                headers: [
+                    ("X-Good".to_owned(), vec!["kept".to_owned()]),
+                    (
+                        "X-Split".to_owned(),
+                        vec!["a\r\nSet-Cookie: forged=1".to_owned(), "fine".to_owned()],
+                    ),
+                    (
+                        "X-Bad\r\nSet-Cookie".to_owned(),
+                        vec!["forged=2".to_owned()],
+                    ),
+                    ("X-Nul".to_owned(), vec!["a\0b".to_owned()]),
+                ]
+                .into(),
+                body: b"{}".to_vec(),
+            }),
             "bad-status" => sender.send(CallResourceResponse {
                 status: 1000,
                 ..CallResourceResponse::default()
@@ -237,6 +255,11 @@ impl StreamHandler for Protocol {
     ) -> Result<(), Error> {
         match req.path.as_str() {
             "bad-json" => sender.send(b"not json".to_vec()),
+            // `nested-<depth>`: one packet of arrays nested that deep.
+            path if path.starts_with("nested-") => {
+                let depth: usize = path["nested-".len()..].parse().unwrap_or(1);
+                sender.send(format!("{}{}", "[".repeat(depth), "]".repeat(depth)).into_bytes())
+            }
             // Three packets, then a trap: the packets must still arrive.
             "trap-after" => {
                 for seq in 0..3 {
