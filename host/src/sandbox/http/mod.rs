@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use http::HeaderValue;
 use http::header::{AUTHORIZATION, HeaderName};
+use tokio::sync::Semaphore;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 pub use policy::{AddressPolicy, Refusal};
@@ -65,7 +66,14 @@ pub struct OutboundHttp {
     policy: Arc<HttpPolicy>,
     /// The call in progress.
     pub call: CallHttp,
+    /// Connections the instance may have open at once.
+    connections: Arc<Semaphore>,
 }
+
+/// Connections one instance may have open at once: each holds hyper's and
+/// TLS's buffers (up to about 0.5 MiB) until its response is read or
+/// dropped, outside the instance's memory cap.
+pub const MAX_CONNECTIONS: usize = 8;
 
 impl OutboundHttp {
     /// Hooks applying `policy`, with no call in progress.
@@ -73,6 +81,7 @@ impl OutboundHttp {
         Self {
             policy,
             call: CallHttp::default(),
+            connections: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
         }
     }
 }
@@ -86,7 +95,23 @@ impl WasiHttpHooks for OutboundHttp {
     ) -> Box<dyn Future<Output = Result<send::Sent, Error>> + Send> {
         let policy = self.policy.clone();
         let call = self.call.clone();
-        Box::new(async move { dispatch(&policy, &call, request, options).await })
+        let Ok(connection) = self.connections.clone().try_acquire_owned() else {
+            tracing::warn!(
+                limit = MAX_CONNECTIONS,
+                "outgoing HTTP request refused: the instance has too many connections open"
+            );
+            return Box::new(std::future::ready(Err(Error::ConnectionLimitReached)));
+        };
+        Box::new(async move {
+            let (response, finish) = dispatch(&policy, &call, request, options).await?;
+            // The connection's slot is free once it is driven to its end, or
+            // dropped with the guest's response.
+            let finish: Box<dyn Future<Output = _> + Send> = Box::new(async move {
+                let _connection = connection;
+                Box::into_pin(finish).await
+            });
+            Ok((response, finish))
+        })
     }
 
     /// One buffered chunk per outgoing body, of at most [`BODY_CHUNK_SIZE`]
@@ -180,5 +205,54 @@ fn apply_settings(ds: &DataSourceHttp, headers: &mut http::HeaderMap) {
                 tracing::warn!(header = %name, "custom header of the datasource is not a valid HTTP header; skipped")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+
+    use futures_util::FutureExt as _;
+    use http_body_util::{BodyExt as _, Empty};
+
+    use super::*;
+
+    /// A request to a server on loopback that accepts and never answers.
+    fn request(port: u16) -> http::Request<WasiBody> {
+        let body = Empty::new().map_err(|never| match never {}).boxed_unsync();
+        http::Request::get(format!("http://127.0.0.1:{port}/"))
+            .body(body)
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_instance_opens_at_most_max_connections_at_once() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let config = SandboxConfig {
+            allow_hosts: vec!["127.0.0.1".into()],
+            allow_addresses: vec!["127.0.0.1/32".parse().unwrap()],
+            ..SandboxConfig::default()
+        };
+        let mut hooks = OutboundHttp::new(Arc::new(HttpPolicy::new(&config).unwrap()));
+        let mut send = |hooks: &mut OutboundHttp| -> Pin<Box<dyn Future<Output = _> + Send>> {
+            let unused = Box::new(std::future::ready(Ok(())));
+            Box::into_pin(hooks.send_request(request(port), None, unused))
+        };
+        let mut open: Vec<_> = (0..MAX_CONNECTIONS).map(|_| send(&mut hooks)).collect();
+        for pending in &mut open {
+            assert!(pending.as_mut().now_or_never().is_none(), "connecting");
+        }
+        let refused = send(&mut hooks).await;
+        assert!(matches!(refused, Err(Error::ConnectionLimitReached)));
+        drop(open);
+        let again = send(&mut hooks);
+        assert!(
+            !matches!(
+                again.now_or_never(),
+                Some(Err(Error::ConnectionLimitReached))
+            ),
+            "a dropped request frees its slot"
+        );
     }
 }
