@@ -501,7 +501,7 @@ async fn stream_packets_nest_as_deep_as_go_allows_and_no_deeper() {
         assert_eq!(err.code(), Code::Unknown, "{err:?}");
         assert!(err.message().contains("10000 levels deep"), "{err:?}");
     }
-    let refused = "stream packet from the plugin refused";
+    let refused = "stream packet rejected";
     let entries = log_entries_when(&plugin, |e| count_logged(e, refused) >= 2).await;
     assert_eq!(count_logged(&entries, refused), 2, "each refusal is logged");
     assert_serving(&plugin).await;
