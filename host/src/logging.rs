@@ -91,6 +91,16 @@ impl FromStr for Level {
 
 static MAX_LEVEL: OnceLock<Level> = OnceLock::new();
 
+/// Set when lines are rendered for a person (`Some(colour)`) instead of
+/// written as hclog JSON; see [`crate::logtext`].
+static TEXT: OnceLock<bool> = OnceLock::new();
+
+/// Writes log lines as text (coloured when `colour`) from now on, for a
+/// person reading standalone mode's stderr. Call before [`init`].
+pub fn render_as_text(colour: bool) {
+    let _ = TEXT.set(colour);
+}
+
 /// Installs the hclog writer as the process's `tracing` subscriber, writing
 /// entries at `max_level` and above. Call once, early.
 pub fn init(max_level: Level) {
@@ -158,6 +168,14 @@ fn format_entry(
 
 /// Writes a whole line at once, so concurrent entries never interleave.
 fn write_line(line: &str) {
+    let text;
+    let line = match TEXT.get() {
+        Some(&colour) => {
+            text = crate::logtext::render(line, colour);
+            &text
+        }
+        None => line,
+    };
     let mut buf = String::with_capacity(line.len() + 1);
     buf.push_str(line);
     buf.push('\n');

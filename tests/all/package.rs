@@ -131,3 +131,38 @@ fn package_errors_name_the_file_at_fault() {
     ]));
     assert!(message.contains("nope.json"), "{message}");
 }
+
+#[test]
+fn package_refuses_what_the_host_would_refuse_with_the_hosts_reason() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let refused = |component: &str| {
+        let output = package(&[
+            "--component",
+            component,
+            "--plugin-json",
+            PLUGIN_JSON,
+            "--out",
+            dir,
+        ]);
+        assert!(!output.status.success());
+        assert!(
+            !out.path()
+                .join("grafana-wasm-randomwalk-datasource")
+                .exists(),
+            "nothing is written for a refused component"
+        );
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let message = refused(WRONG_WORLD);
+    assert!(
+        message.contains("the host would refuse this plugin") && message.contains("wrongworld"),
+        "{message}"
+    );
+    let message = refused(FUTURE_CONTRACT);
+    assert!(
+        message.contains("built against grafana:plugin@9.0.0")
+            && message.contains("this host serves grafana:plugin@0.1.x"),
+        "{message}"
+    );
+}
