@@ -18,7 +18,10 @@ use clap::{Args, Subcommand};
 use grafana_wasm_proto::pluginv2 as pb;
 use serde_json::Value;
 
+use crate::client::PluginProcess;
 use crate::drive::{self, Output};
+use crate::logtext::{self, LogFormat};
+use crate::{plugin_files, timerange};
 
 /// Options of `call`.
 #[derive(Debug, Clone, Args)]
@@ -41,6 +44,15 @@ pub struct CallArgs {
     /// Print the host's log lines after the answer.
     #[arg(long)]
     pub logs: bool,
+    /// How `--logs` prints them. `auto`: text on a terminal, else hclog
+    /// JSON.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub log_format: LogFormat,
+    /// The sandbox configuration. Default: the `sandbox.toml` next to the
+    /// crate's `plugin.json` (the nearest one above the component, else in
+    /// the current directory), as `package` and `--watch` use it.
+    #[arg(long, env = crate::cli::SANDBOX_CONFIG_ENV)]
+    pub sandbox_config: Option<PathBuf>,
     /// The handler to call.
     #[command(subcommand)]
     pub handler: Handler,
@@ -51,13 +63,24 @@ pub struct CallArgs {
 pub enum Handler {
     /// CheckHealth.
     Health,
-    /// QueryData, one query per `--query` (refIds A, B, ...).
+    /// QueryData, one query per `--query` (refIds A, B, ...). Fails when
+    /// any query answers an error.
     Query {
         /// A query's JSON model.
         #[arg(long = "query", default_value = "{}")]
         queries: Vec<String>,
+        /// Start of the time range: `now-6h`, an RFC 3339 time or Unix
+        /// milliseconds.
+        #[arg(long, default_value = "now-1h")]
+        from: String,
+        /// End of the time range, in the same forms.
+        #[arg(long, default_value = "now")]
+        to: String,
+        /// Rows printed per frame (0: all).
+        #[arg(long, default_value_t = 20)]
+        max_rows: usize,
     },
-    /// CallResource.
+    /// CallResource. Fails when the answer's status is 400 or above.
     Resource {
         /// Path after `/resources/`, with an optional query string.
         path: String,
@@ -90,29 +113,81 @@ pub fn run(args: CallArgs) -> ExitCode {
 }
 
 async fn call(args: CallArgs) -> anyhow::Result<()> {
-    let ctx = plugin_context(args.settings.as_deref(), args.app)?;
+    let crate_dir = plugin_files::crate_dir_of(&args.component);
+    let manifest = crate_dir.as_deref().and_then(plugin_files::manifest);
+    let app = args.app || manifest.as_ref().is_some_and(|m| m["type"] == "app");
+    let ctx = plugin_context(args.settings.as_deref(), app)?;
+    let setup = drive::Setup {
+        sandbox_config: plugin_files::sandbox_file(
+            args.sandbox_config.as_deref(),
+            crate_dir.as_deref(),
+        ),
+        plugin_dir: crate_dir,
+    };
+    let plugin = drive::launch(&args.component, &setup).await?;
+    let answered = answer(&plugin, &ctx, &args).await;
+    if args.logs {
+        let colour = args.log_format.is_text(true).then(logtext::stderr_colour);
+        for line in plugin.stderr_lines() {
+            match colour {
+                Some(colour) => eprintln!("{}", logtext::render(&line, colour)),
+                None => eprintln!("{line}"),
+            }
+        }
+    }
+    plugin.shutdown().await?;
+    answered
+}
+
+/// Calls the handler; an answer that is a failure (health not OK, a query
+/// error, an HTTP error status) is an error, so the exit code says it.
+async fn answer(
+    plugin: &PluginProcess,
+    ctx: &pb::PluginContext,
+    args: &CallArgs,
+) -> anyhow::Result<()> {
     let output = if args.json {
         Output::Json
     } else {
         Output::Tables
     };
-    let plugin = drive::launch(&args.component).await?;
-    let answered = match &args.handler {
-        Handler::Health => drive::health(&plugin, &ctx).await,
-        Handler::Query { queries } => drive::query(&plugin, &ctx, queries, output).await,
+    match &args.handler {
+        Handler::Health => {
+            if !drive::health(plugin, ctx).await? {
+                bail!("the health check did not report OK");
+            }
+        }
+        Handler::Query {
+            queries,
+            from,
+            to,
+            max_rows,
+        } => {
+            let now = timerange::now_ms()?;
+            let options = drive::QueryOptions {
+                from_ms: timerange::parse(from, now).context("--from")?,
+                to_ms: timerange::parse(to, now).context("--to")?,
+                max_rows: *max_rows,
+                output,
+            };
+            if options.from_ms > options.to_ms {
+                bail!("--from {from} is after --to {to}");
+            }
+            let failed = drive::query(plugin, ctx, queries, options).await?;
+            if !failed.is_empty() {
+                bail!("queries {} answered an error", failed.join(", "));
+            }
+        }
         Handler::Resource { path, method, body } => {
-            drive::resource(&plugin, &ctx, method, path, body.as_bytes()).await
+            let status = drive::resource(plugin, ctx, method, path, body.as_bytes()).await?;
+            if status >= 400 {
+                bail!("the resource answered HTTP status {status}");
+            }
         }
-        Handler::Stream { path, packets } => drive::stream(&plugin, &ctx, path, *packets).await,
-        Handler::Metrics { all } => drive::metrics(&plugin, &ctx, *all).await,
-    };
-    if args.logs {
-        for line in plugin.stderr_lines() {
-            eprintln!("{line}");
-        }
+        Handler::Stream { path, packets } => drive::stream(plugin, ctx, path, *packets).await?,
+        Handler::Metrics { all } => drive::metrics(plugin, ctx, *all).await?,
     }
-    plugin.shutdown().await?;
-    answered
+    Ok(())
 }
 
 /// A plugin context for a datasource (or an app) with `settings` (none:
@@ -149,9 +224,7 @@ fn plugin_context(settings: Option<&str>, app: bool) -> anyhow::Result<pb::Plugi
                 .collect()
         })
         .unwrap_or_default();
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_millis() as i64;
+    let now_ms = timerange::now_ms()?;
     let json_data = json
         .get("jsonData")
         .map_or_else(|| b"{}".to_vec(), |data| data.to_string().into_bytes());

@@ -101,6 +101,10 @@ pub struct ServeArgs {
     /// component unless `--component` names another.
     #[arg(long, requires = "standalone", value_name = "CRATE_DIR")]
     pub watch: Option<PathBuf>,
+    /// How log lines are written to stderr. `auto`: text in standalone
+    /// mode on a terminal, else the hclog JSON Grafana parses.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub log_format: crate::logtext::LogFormat,
 }
 
 /// Parses the command line and runs it.
@@ -121,6 +125,9 @@ fn serve(args: ServeArgs) -> ExitCode {
     if !args.standalone && !handshake::has_magic_cookie(cookie.as_deref()) {
         eprint!("{}", handshake::NOT_A_PLUGIN_MESSAGE);
         return ExitCode::from(1);
+    }
+    if args.log_format.is_text(args.standalone) {
+        logging::render_as_text(crate::logtext::stderr_colour());
     }
     logging::init(args.log_level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -158,6 +165,10 @@ async fn serve_mode(mut args: ServeArgs) -> anyhow::Result<()> {
         Some(dir) => {
             let built = crate::rebuild::build(dir.clone()).await?;
             args.component.get_or_insert(built);
+            // The crate's own sandbox, the one `call` and `package` use.
+            if args.sandbox_config.is_none() {
+                args.sandbox_config = crate::plugin_files::sandbox_file(None, Some(&dir));
+            }
             Some(dir)
         }
         None => None,
@@ -193,7 +204,7 @@ fn executable_dir() -> Option<PathBuf> {
 
 fn serve_config(args: ServeArgs) -> ServeConfig {
     let plugin_dir = args.plugin_dir.or_else(executable_dir).unwrap_or_default();
-    let manifest = plugin_json(&plugin_dir).unwrap_or_default();
+    let manifest = crate::plugin_files::manifest(&plugin_dir).unwrap_or_default();
     let component = args
         .component
         .unwrap_or_else(|| plugin_dir.join(DEFAULT_COMPONENT_FILE));
@@ -229,10 +240,4 @@ fn serve_config(args: ServeArgs) -> ServeConfig {
             cache_max_bytes: args.cache_max_mb.saturating_mul(1 << 20),
         },
     }
-}
-
-/// `plugin.json` in `dir`, if there is one.
-fn plugin_json(dir: &Path) -> Option<serde_json::Value> {
-    let text = std::fs::read_to_string(dir.join("plugin.json")).ok()?;
-    serde_json::from_str(&text).ok()
 }

@@ -44,7 +44,7 @@ async fn drive(args: DemoArgs) -> anyhow::Result<()> {
         "Launching this host with {} as Grafana does",
         args.component.display()
     );
-    let plugin = drive::launch(&args.component).await?;
+    let plugin = drive::launch(&args.component, &drive::Setup::default()).await?;
     println!("Handshake: {}", plugin.handshake.trim());
     let ctx = plugin_context();
 
@@ -52,7 +52,14 @@ async fn drive(args: DemoArgs) -> anyhow::Result<()> {
     drive::health(&plugin, &ctx).await?;
     println!("\n== QueryData");
     let models = [r#"{"points":5}"#.to_owned(), r#"{"points":-1}"#.to_owned()];
-    drive::query(&plugin, &ctx, &models, Output::Tables).await?;
+    // The second query asks for a negative count: its error is shown.
+    drive::query(
+        &plugin,
+        &ctx,
+        &models,
+        drive::QueryOptions::last_hour(10, Output::Tables)?,
+    )
+    .await?;
     println!("\n== CallResource POST echo");
     drive::resource(
         &plugin,

@@ -2,6 +2,7 @@
 //! `call`, which launch the host as Grafana does and show what Grafana
 //! would receive.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -43,6 +44,15 @@ pub fn run_to_exit(
 /// How long a start may take before the wait is explained on stderr.
 const SLOW_START: Duration = Duration::from_millis(700);
 
+/// What the launched host is given besides its component.
+#[derive(Debug, Default, Clone)]
+pub struct Setup {
+    /// The plugin's directory (its `plugin.json`: id and version).
+    pub plugin_dir: Option<PathBuf>,
+    /// The sandbox configuration; default: the host's own lookup.
+    pub sandbox_config: Option<PathBuf>,
+}
+
 /// Launches this executable serving `component`, as Grafana does. A start
 /// that takes a while is compiling the component (the first time this
 /// build of it is used on this machine); that is said on stderr, with the
@@ -51,12 +61,20 @@ const SLOW_START: Duration = Duration::from_millis(700);
 /// # Errors
 /// When the component path or this executable cannot be found, or the
 /// host does not start.
-pub async fn launch(component: &std::path::Path) -> anyhow::Result<PluginProcess> {
+pub async fn launch(component: &Path, setup: &Setup) -> anyhow::Result<PluginProcess> {
     let exe = std::env::current_exe().context("locating this executable")?;
     let component = std::fs::canonicalize(component)
         .with_context(|| format!("component {}", component.display()))?;
     let mut command = tokio::process::Command::new(exe);
     command.env(crate::cli::COMPONENT_ENV, &component);
+    if let Some(dir) = &setup.plugin_dir {
+        command.arg("--plugin-dir").arg(dir);
+    }
+    if let Some(sandbox) = &setup.sandbox_config {
+        let sandbox = std::fs::canonicalize(sandbox)
+            .with_context(|| format!("sandbox configuration {}", sandbox.display()))?;
+        command.env(crate::cli::SANDBOX_CONFIG_ENV, sandbox);
+    }
     let launching = PluginProcess::launch(command);
     let mut launching = std::pin::pin!(launching);
     if let Ok(launched) = tokio::time::timeout(SLOW_START, &mut launching).await {
@@ -75,18 +93,38 @@ pub async fn launch(component: &std::path::Path) -> anyhow::Result<PluginProcess
     launched
 }
 
-/// CheckHealth, printed.
+/// A gRPC error as a message for people: the code's name, as Grafana and
+/// grpc-go write it (`FAILED_PRECONDITION`), and the status message.
+pub fn status_error(status: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!("{}: {}", code_name(status.code()), status.message())
+}
+
+/// gRPC's canonical name of `code` (`FailedPrecondition` ->
+/// `FAILED_PRECONDITION`).
+pub fn code_name(code: tonic::Code) -> String {
+    let mut name = String::new();
+    for (i, c) in format!("{code:?}").chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            name.push('_');
+        }
+        name.push(c.to_ascii_uppercase());
+    }
+    name
+}
+
+/// CheckHealth, printed. Returns whether the status is OK.
 ///
 /// # Errors
 /// When the call fails.
-pub async fn health(plugin: &PluginProcess, ctx: &pb::PluginContext) -> anyhow::Result<()> {
+pub async fn health(plugin: &PluginProcess, ctx: &pb::PluginContext) -> anyhow::Result<bool> {
     let health = plugin
         .diagnostics()
         .check_health(pb::CheckHealthRequest {
             plugin_context: Some(ctx.clone()),
             headers: Default::default(),
         })
-        .await?
+        .await
+        .map_err(status_error)?
         .into_inner();
     let status = pb::check_health_response::HealthStatus::try_from(health.status)
         .map_or("INVALID", |s| s.as_str_name());
@@ -94,11 +132,40 @@ pub async fn health(plugin: &PluginProcess, ctx: &pb::PluginContext) -> anyhow::
     if !health.json_details.is_empty() {
         println!("details: {}", String::from_utf8_lossy(&health.json_details));
     }
-    Ok(())
+    Ok(health.status == pb::check_health_response::HealthStatus::Ok as i32)
 }
 
-/// QueryData with one query per JSON model (refIds A, B, ...) over the
-/// last hour, printed.
+/// The time range and printing of a QueryData.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryOptions {
+    /// Start of the range, Unix milliseconds.
+    pub from_ms: i64,
+    /// End of the range, Unix milliseconds.
+    pub to_ms: i64,
+    /// Rows printed per frame (0: all).
+    pub max_rows: usize,
+    /// Tables or Grafana's JSON.
+    pub output: Output,
+}
+
+impl QueryOptions {
+    /// The last hour, at most `max_rows` rows per frame printed.
+    ///
+    /// # Errors
+    /// When the clock is before 1970.
+    pub fn last_hour(max_rows: usize, output: Output) -> anyhow::Result<Self> {
+        let to_ms = crate::timerange::now_ms()?;
+        Ok(Self {
+            from_ms: to_ms - 3_600_000,
+            to_ms,
+            max_rows,
+            output,
+        })
+    }
+}
+
+/// QueryData with one query per JSON model (refIds A, B, ...), printed.
+/// Returns the refIds whose answer is an error.
 ///
 /// # Errors
 /// When the call fails or a frame cannot be decoded.
@@ -106,19 +173,16 @@ pub async fn query(
     plugin: &PluginProcess,
     ctx: &pb::PluginContext,
     models: &[String],
-    output: Output,
-) -> anyhow::Result<()> {
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_millis() as i64;
+    options: QueryOptions,
+) -> anyhow::Result<Vec<String>> {
     let queries = models
         .iter()
         .zip('A'..='Z')
         .map(|(json, ref_id)| pb::DataQuery {
             ref_id: ref_id.to_string(),
             time_range: Some(pb::TimeRange {
-                from_epoch_ms: now_ms - 3_600_000,
-                to_epoch_ms: now_ms,
+                from_epoch_ms: options.from_ms,
+                to_epoch_ms: options.to_ms,
             }),
             max_data_points: 1000,
             interval_ms: 1000,
@@ -133,30 +197,47 @@ pub async fn query(
             queries,
             ..Default::default()
         })
-        .await?
+        .await
+        .map_err(status_error)?
         .into_inner();
-    if output == Output::Json {
+    let mut failed: Vec<String> = response
+        .responses
+        .iter()
+        .filter(|(_, r)| !r.error.is_empty() || r.status >= 400)
+        .map(|(ref_id, _)| ref_id.clone())
+        .collect();
+    failed.sort();
+    if options.output == Output::Json {
         let json = crate::api_json::query_data_response(&response)?;
         println!("{}", serde_json::to_string_pretty(&json)?);
-        return Ok(());
+        return Ok(failed);
     }
     let mut refs: Vec<_> = response.responses.into_iter().collect();
     refs.sort_by(|a, b| a.0.cmp(&b.0));
     for (ref_id, r) in refs {
-        println!(
-            "refId {ref_id}: status {}, error {:?} (source {:?})",
-            r.status, r.error, r.error_source
-        );
+        let source = if r.error_source.is_empty() {
+            String::new()
+        } else {
+            format!(" (source {})", r.error_source)
+        };
+        if r.error.is_empty() {
+            println!("refId {ref_id}: status {}", r.status);
+        } else {
+            println!(
+                "refId {ref_id}: status {}, error: {}{source}",
+                r.status, r.error
+            );
+        }
         for frame in r.frames {
-            print_frame(&frame)?;
+            print_frame(&frame, options.max_rows)?;
         }
     }
-    Ok(())
+    Ok(failed)
 }
 
 /// Prints an Arrow IPC frame as Grafana would decode it: name, refId and a
-/// table of its values.
-fn print_frame(bytes: &[u8]) -> anyhow::Result<()> {
+/// table of its first `max_rows` rows (0: all).
+fn print_frame(bytes: &[u8], max_rows: usize) -> anyhow::Result<()> {
     let reader = FileReader::try_new(std::io::Cursor::new(bytes), None)?;
     let schema = reader.schema();
     let meta = schema.metadata();
@@ -167,11 +248,36 @@ fn print_frame(bytes: &[u8]) -> anyhow::Result<()> {
         bytes.len()
     );
     let batches = reader.collect::<Result<Vec<RecordBatch>, _>>()?;
-    println!("{}", arrow_cast::pretty::pretty_format_batches(&batches)?);
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let shown = if max_rows == 0 {
+        batches
+    } else {
+        first_rows(batches, max_rows)
+    };
+    println!("{}", arrow_cast::pretty::pretty_format_batches(&shown)?);
+    let printed: usize = shown.iter().map(RecordBatch::num_rows).sum();
+    if printed < rows {
+        println!("({printed} of {rows} rows shown; --max-rows 0 shows all)");
+    }
     Ok(())
 }
 
-/// CallResource, printed: status, headers, body.
+/// The first `limit` rows of `batches`.
+fn first_rows(batches: Vec<RecordBatch>, limit: usize) -> Vec<RecordBatch> {
+    let mut left = limit;
+    let mut kept = Vec::new();
+    for batch in batches {
+        if left == 0 {
+            break;
+        }
+        let take = batch.num_rows().min(left);
+        left -= take;
+        kept.push(batch.slice(0, take));
+    }
+    kept
+}
+
+/// CallResource, printed: status, headers, body. Returns the HTTP status.
 ///
 /// # Errors
 /// When the call fails.
@@ -181,7 +287,7 @@ pub async fn resource(
     method: &str,
     path: &str,
     body: &[u8],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<i32> {
     let path = path.trim_start_matches('/');
     let mut answer = plugin
         .resource()
@@ -193,13 +299,15 @@ pub async fn resource(
             body: body.to_vec(),
             ..Default::default()
         })
-        .await?
+        .await
+        .map_err(status_error)?
         .into_inner();
     let mut body = Vec::new();
-    let mut first = true;
+    let mut code = None;
     while let Some(message) = answer.next().await {
-        let message = message?;
-        if first {
+        let message = message.map_err(status_error)?;
+        if code.is_none() {
+            code = Some(message.code);
             let mut headers: Vec<String> = message
                 .headers
                 .iter()
@@ -207,12 +315,11 @@ pub async fn resource(
                 .collect();
             headers.sort();
             println!("status {}, headers [{}]", message.code, headers.join("; "));
-            first = false;
         }
         body.extend(message.body);
     }
     println!("body {}", String::from_utf8_lossy(&body));
-    Ok(())
+    code.context("the resource call ended without an answer")
 }
 
 /// SubscribeStream, then RunStream for `packets` packets (printed), then
@@ -233,11 +340,15 @@ pub async fn stream(
             path: path.into(),
             ..Default::default()
         })
-        .await?
+        .await
+        .map_err(status_error)?
         .into_inner();
     let status = pb::subscribe_stream_response::Status::try_from(subscribed.status)
         .map_or("INVALID", |s| s.as_str_name());
     println!("SubscribeStream {path}: status {status}");
+    if subscribed.status != pb::subscribe_stream_response::Status::Ok as i32 {
+        anyhow::bail!("SubscribeStream {path} answered {status}");
+    }
     let mut run = plugin
         .stream()
         .run_stream(pb::RunStreamRequest {
@@ -245,12 +356,16 @@ pub async fn stream(
             path: path.into(),
             ..Default::default()
         })
-        .await?
+        .await
+        .map_err(status_error)?
         .into_inner();
     println!("RunStream {path} (first {packets} packets, then cancel)");
     for _ in 0..packets {
         match tokio::time::timeout(Duration::from_secs(5), run.next()).await {
-            Ok(Some(packet)) => println!("{}", String::from_utf8_lossy(&packet?.data)),
+            Ok(Some(packet)) => {
+                let packet = packet.map_err(status_error)?;
+                println!("{}", String::from_utf8_lossy(&packet.data));
+            }
             Ok(None) => break,
             Err(_) => anyhow::bail!("no stream packet within 5 s"),
         }
@@ -273,7 +388,8 @@ pub async fn metrics(
         .collect_metrics(pb::CollectMetricsRequest {
             plugin_context: Some(ctx.clone()),
         })
-        .await?
+        .await
+        .map_err(status_error)?
         .into_inner();
     let text = metrics.metrics.map(|m| m.prometheus).unwrap_or_default();
     String::from_utf8_lossy(&text)

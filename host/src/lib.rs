@@ -9,6 +9,7 @@
 
 pub mod api_json;
 mod call;
+mod cargo_build;
 pub mod cli;
 pub mod client;
 pub mod convert;
@@ -17,9 +18,12 @@ mod drive;
 pub mod frames;
 pub mod grpc;
 pub mod handshake;
+mod host_builds;
 pub mod logging;
+pub mod logtext;
 pub mod metrics;
 mod package;
+mod plugin_files;
 mod rebuild;
 pub mod reload;
 pub mod runtime;
@@ -27,3 +31,4 @@ pub mod sandbox;
 mod scaffold;
 pub mod server;
 pub mod standalone;
+mod timerange;

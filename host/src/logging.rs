@@ -122,6 +122,16 @@ struct Writer {
 
 static WRITER: OnceLock<Writer> = OnceLock::new();
 
+/// Set when lines are rendered for a person (`Some(colour)`) instead of
+/// written as hclog JSON; see [`crate::logtext`].
+static TEXT: OnceLock<bool> = OnceLock::new();
+
+/// Writes log lines as text (coloured when `colour`) from now on, for a
+/// person reading standalone mode's stderr. Call before [`init`].
+pub fn render_as_text(colour: bool) {
+    let _ = TEXT.set(colour);
+}
+
 /// Installs the hclog writer as the process's `tracing` subscriber, writing
 /// entries at `max_level` and above through the writer thread. Call once,
 /// early; call [`finish`] before exiting.
@@ -285,6 +295,14 @@ fn fit(text: &str, budget: usize) -> (Cow<'_, str>, bool) {
 /// queued for the writer thread, or straight to stderr before [`init`] and
 /// after [`finish`].
 fn write_line(line: &str) {
+    let text;
+    let line = match TEXT.get() {
+        Some(&colour) => {
+            text = crate::logtext::render(line, colour);
+            &text
+        }
+        None => line,
+    };
     let mut buf = String::with_capacity(line.len() + 1);
     buf.push_str(line);
     buf.push('\n');

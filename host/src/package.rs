@@ -7,7 +7,7 @@
 //!     plugin.json
 //!     plugin.wasm                       the component
 //!     sandbox.toml                      when given (or next to plugin.json)
-//!     <executable>_<os>_<arch>          this host, with Go's OS/arch names
+//!     <executable>_<goos>_<goarch>      the host for each platform (.exe on Windows)
 //! <out>/<plugin id>-<version>.zip       with --zip, the directory zipped
 //! ```
 
@@ -21,6 +21,7 @@ use clap::Args;
 use serde_json::Value;
 
 use crate::cli::DEFAULT_COMPONENT_FILE;
+use crate::host_builds;
 use crate::sandbox::config::FILE_NAME as SANDBOX_FILE;
 
 /// Options of `package`.
@@ -43,22 +44,30 @@ pub struct PackageArgs {
     /// Also write `<id>-<version>.zip` next to the directory.
     #[arg(long)]
     pub zip: bool,
+    /// A prebuilt host executable for a platform, as
+    /// `<goos>_<goarch>=PATH` (e.g. `linux_arm64=./grafana-wasm-host`);
+    /// repeat for each platform.
+    #[arg(long = "host-binary", value_name = "GOOS_GOARCH=PATH")]
+    pub host_binaries: Vec<String>,
+    /// Build the host for these platforms (`all`, or a comma-separated
+    /// list of linux_amd64, linux_arm64) with cargo-zigbuild: static musl
+    /// executables, stripped.
+    #[arg(long, value_name = "PLATFORMS")]
+    pub build_hosts: Option<String>,
+    /// The cargo profile of `--build-hosts`.
+    #[arg(long, default_value = "release")]
+    pub host_profile: String,
 }
 
-/// Runs `package`; prints what it wrote.
+/// Runs `package`; prints what it wrote and the size of each host
+/// executable.
 pub fn run(args: PackageArgs) -> ExitCode {
-    match package(&args) {
-        Ok(written) => {
-            for path in written {
-                println!("wrote {}", path.display());
-            }
-            ExitCode::SUCCESS
+    crate::drive::run_to_exit(async move {
+        for path in package(&args).await? {
+            println!("wrote {}", path.display());
         }
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+        Ok(())
+    })
 }
 
 /// What `plugin.json` must say for Grafana to launch a backend plugin.
@@ -103,49 +112,35 @@ fn read_manifest(path: &Path) -> anyhow::Result<Manifest> {
     })
 }
 
-/// Go's name for this machine's OS and architecture, as Grafana appends
-/// them to `executable`.
-pub(crate) fn go_platform() -> (&'static str, &'static str) {
-    let os = match std::env::consts::OS {
-        "macos" => "darwin",
-        other => other,
-    };
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        other => other,
-    };
-    (os, arch)
-}
-
-fn package(args: &PackageArgs) -> anyhow::Result<Vec<PathBuf>> {
+async fn package(args: &PackageArgs) -> anyhow::Result<Vec<PathBuf>> {
     let manifest = read_manifest(&args.plugin_json)?;
     check_component(&args.component)?;
-    let sandbox = match &args.sandbox_config {
-        Some(path) => Some(path.clone()),
-        None => args
-            .plugin_json
-            .parent()
-            .map(|dir| dir.join(SANDBOX_FILE))
-            .filter(|path| path.exists()),
-    };
+    let sandbox = crate::plugin_files::sandbox_file(
+        args.sandbox_config.as_deref(),
+        args.plugin_json.parent(),
+    );
+    load_check(&args.component, sandbox.as_deref(), &manifest.id).await?;
+    let hosts = host_executables(args).await?;
     let dir = args.out.join(&manifest.id);
     fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let (os, arch) = go_platform();
-    let suffix = if os == "windows" { ".exe" } else { "" };
-    let host = std::env::current_exe().context("cannot find this executable")?;
     let mut written = vec![
         copy(&args.plugin_json, &dir.join("plugin.json"))?,
         copy(&args.component, &dir.join(DEFAULT_COMPONENT_FILE))?,
-        copy(
-            &host,
-            &dir.join(format!("{}_{os}_{arch}{suffix}", manifest.executable)),
-        )?,
     ];
-    make_executable(&written[2])?;
+    println!("host executables (one component serves them all):");
+    for (go, host) in hosts {
+        let target = dir.join(host_builds::file_name(&manifest.executable, &go));
+        copy(&host, &target)?;
+        make_executable(&target)?;
+        let size = fs::metadata(&target).map_or(0, |m| m.len());
+        println!(
+            "  {go:<14} {:>6.1} MB  {}",
+            size as f64 / 1e6,
+            target.display()
+        );
+        written.push(target);
+    }
     if let Some(sandbox) = sandbox {
-        crate::sandbox::SandboxConfig::load(&sandbox, true, |_| None)?;
         written.push(copy(&sandbox, &dir.join(SANDBOX_FILE))?);
     }
     if args.zip {
@@ -171,6 +166,62 @@ fn check_component(path: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Loads the component as the host will in Grafana (same code: the
+/// contract version, the world's imports and exports, the self-check),
+/// with the sandbox it ships with, and refuses what the host would refuse.
+async fn load_check(
+    component: &Path,
+    sandbox: Option<&Path>,
+    plugin_id: &str,
+) -> anyhow::Result<()> {
+    let config = match sandbox {
+        Some(path) => crate::sandbox::SandboxConfig::load(path, true, |_| None),
+        None => Ok(crate::sandbox::SandboxConfig::default()),
+    };
+    let settings = crate::runtime::RuntimeSettings {
+        plugin_id: plugin_id.into(),
+        ..Default::default()
+    };
+    let metrics = crate::metrics::Metrics::new().context("creating the host's metrics")?;
+    let runtime = crate::runtime::Runtime::new(component, settings, config, metrics).await?;
+    match runtime.load_error() {
+        Some(err) => bail!("the host would refuse this plugin: {err}"),
+        None => Ok(()),
+    }
+}
+
+/// The host executables to ship, by Go platform name: the prebuilt ones,
+/// then the ones built; without either, this executable for this machine.
+async fn host_executables(args: &PackageArgs) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    let mut hosts = Vec::new();
+    for text in &args.host_binaries {
+        let (go, path) = host_builds::parse_prebuilt(text)?;
+        if !path.is_file() {
+            bail!("--host-binary {text}: {} is not a file", path.display());
+        }
+        hosts.push((go, path));
+    }
+    if let Some(list) = &args.build_hosts {
+        for platform in host_builds::parse_platforms(list)? {
+            let built = host_builds::build(platform, &args.host_profile).await?;
+            hosts.push((platform.go.to_owned(), built));
+        }
+    }
+    if hosts.is_empty() {
+        let this = std::env::current_exe().context("cannot find this executable")?;
+        eprintln!(
+            "note: shipping this executable for {} only; --build-hosts all builds static executables for every platform",
+            host_builds::this_platform()
+        );
+        hosts.push((host_builds::this_platform(), this));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some((go, _)) = hosts.iter().find(|(go, _)| !seen.insert(go.clone())) {
+        bail!("two host executables for {go}");
+    }
+    Ok(hosts)
 }
 
 fn copy(from: &Path, to: &Path) -> anyhow::Result<PathBuf> {

@@ -3,10 +3,9 @@
 //! watcher then hot-swaps each new build in, with the usual checks.
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use notify::{RecursiveMode, Watcher as _};
 
 /// Quiet time after the last change before building: an editor saving
@@ -22,50 +21,12 @@ const SETTLE: Duration = Duration::from_millis(300);
 pub async fn build(dir: PathBuf) -> anyhow::Result<PathBuf> {
     tracing::info!(crate_dir = %dir.display(), "building the component");
     let started = std::time::Instant::now();
-    let output =
-        tokio::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(&dir)
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "--message-format=json-render-diagnostics",
-            ])
-            // Flags for whatever built this host must not leak into the guest.
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env_remove("CARGO_BUILD_TARGET")
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .await
-            .with_context(|| format!("running cargo in {}", dir.display()))?;
-    if !output.status.success() {
-        bail!("building {} failed ({})", dir.display(), output.status);
-    }
-    let component = component_artifact(&output.stdout)
+    let args = ["build", "--release", "--target", "wasm32-wasip2"];
+    let artifacts = crate::cargo_build::run(&dir, &args, &[]).await?;
+    let component = crate::cargo_build::file_with_extension(&artifacts, "wasm")
         .with_context(|| format!("cargo built no .wasm component in {}", dir.display()))?;
     tracing::info!(component = %component.display(), elapsed = ?started.elapsed(), "component built");
     Ok(component)
-}
-
-/// The last `.wasm` file among cargo's `compiler-artifact` messages.
-fn component_artifact(messages: &[u8]) -> Option<PathBuf> {
-    String::from_utf8_lossy(messages)
-        .lines()
-        .rev()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|message| message["reason"] == "compiler-artifact")
-        .flat_map(|message| {
-            message["filenames"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|name| name.as_str().map(PathBuf::from))
-                .collect::<Vec<_>>()
-        })
-        .find(|path| path.extension().is_some_and(|ext| ext == "wasm"))
 }
 
 /// Watches the crate's `src/` and `Cargo.toml`, building after each burst
@@ -109,22 +70,4 @@ pub fn spawn_watch(dir: PathBuf) -> anyhow::Result<()> {
 /// Waits until no change arrived for [`SETTLE`].
 async fn settle(changes: &mut tokio::sync::mpsc::UnboundedReceiver<()>) {
     while let Ok(Some(())) = tokio::time::timeout(SETTLE, changes.recv()).await {}
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_component_is_the_last_wasm_artifact() {
-        let messages = br#"{"reason":"compiler-artifact","filenames":["/t/libserde.rlib"]}
-{"reason":"build-script-executed"}
-{"reason":"compiler-artifact","filenames":["/t/wasm32-wasip2/release/my_plugin.wasm"]}
-{"reason":"build-finished","success":true}"#;
-        assert_eq!(
-            component_artifact(messages),
-            Some(PathBuf::from("/t/wasm32-wasip2/release/my_plugin.wasm"))
-        );
-        assert_eq!(component_artifact(b"{\"reason\":\"build-finished\"}"), None);
-    }
 }

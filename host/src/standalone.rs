@@ -130,11 +130,11 @@ pub fn plugin_executable(plugin_dir: &Path) -> anyhow::Result<PathBuf> {
                 manifest.display()
             )
         })?;
-    let (os, arch) = crate::package::go_platform();
+    let platform = crate::host_builds::this_platform();
     let dir = plugin_dir
         .canonicalize()
         .with_context(|| format!("resolving {}", plugin_dir.display()))?;
-    Ok(dir.join(format!("{executable}_{os}_{arch}")))
+    Ok(dir.join(format!("{executable}_{platform}")))
 }
 
 /// Stops (SIGKILL, as the Go SDK does) every other process running

@@ -56,11 +56,19 @@ async fn new_settings_make_a_new_instance_and_the_old_is_disposed_after_its_call
     let first = resource_json(&plugin, settings_at(1_000), "instance").await;
     assert_eq!(first["settingsVersion"], 1_000);
     // A call on the old settings is still running when new settings arrive.
-    let slow = resource_json(&plugin, settings_at(1_000), "slow");
+    let slow_done = std::sync::atomic::AtomicBool::new(false);
+    let slow = async {
+        let answer = resource_json(&plugin, settings_at(1_000), "slow").await;
+        slow_done.store(true, std::sync::atomic::Ordering::SeqCst);
+        answer
+    };
     let newer = async {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let answer = resource_json(&plugin, settings_at(2_000), "instance").await;
-        let disposed_early = disposed(&plugin).contains(&"1000".to_owned());
+        // Read before the disposals, so that a slow call that ended in the
+        // meantime (a loaded machine) cannot pass for an early disposal.
+        let still_running = !slow_done.load(std::sync::atomic::Ordering::SeqCst);
+        let disposed_early = still_running && disposed(&plugin).contains(&"1000".to_owned());
         (answer, disposed_early)
     };
     let (slow, (newer, disposed_early)) = tokio::join!(slow, newer);

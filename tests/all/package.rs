@@ -131,3 +131,99 @@ fn package_errors_name_the_file_at_fault() {
     ]));
     assert!(message.contains("nope.json"), "{message}");
 }
+
+#[test]
+fn package_refuses_what_the_host_would_refuse_with_the_hosts_reason() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let refused = |component: &str| {
+        let output = package(&[
+            "--component",
+            component,
+            "--plugin-json",
+            PLUGIN_JSON,
+            "--out",
+            dir,
+        ]);
+        assert!(!output.status.success());
+        assert!(
+            !out.path()
+                .join("grafana-wasm-randomwalk-datasource")
+                .exists(),
+            "nothing is written for a refused component"
+        );
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let message = refused(WRONG_WORLD);
+    assert!(
+        message.contains("the host would refuse this plugin") && message.contains("wrongworld"),
+        "{message}"
+    );
+    let message = refused(FUTURE_CONTRACT);
+    assert!(
+        message.contains("built against grafana:plugin@9.0.0")
+            && message.contains("this host serves grafana:plugin@0.1.x"),
+        "{message}"
+    );
+}
+
+#[test]
+fn package_ships_prebuilt_host_executables_per_platform_with_their_sizes() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let arm = format!("linux_arm64={HOST}");
+    let amd = format!("linux_amd64={HOST}");
+    let base = [
+        "--component",
+        RANDOM_WALK,
+        "--plugin-json",
+        PLUGIN_JSON,
+        "--out",
+        dir,
+    ];
+    let output = package(&[&base[..], &["--host-binary", &arm, "--host-binary", &amd]].concat());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let packaged = out.path().join("grafana-wasm-randomwalk-datasource");
+    for go in ["linux_arm64", "linux_amd64"] {
+        let executable = packaged.join(format!("gpx_randomwalk_{go}"));
+        assert_eq!(
+            std::fs::read(&executable).unwrap(),
+            std::fs::read(HOST).unwrap()
+        );
+        assert!(
+            stdout.lines().any(|l| l.contains(go) && l.contains(" MB ")),
+            "a size line for {go}: {stdout}"
+        );
+    }
+
+    let refused = |args: &[&str]| {
+        let output = package(&[&base[..], args].concat());
+        assert!(!output.status.success(), "{args:?}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let twice = refused(&["--host-binary", &arm, "--host-binary", &arm]);
+    assert!(
+        twice.contains("two host executables for linux_arm64"),
+        "{twice}"
+    );
+    let malformed = refused(&["--host-binary", HOST]);
+    assert!(
+        malformed.contains("expected <goos>_<goarch>=<path>"),
+        "{malformed}"
+    );
+    let missing = refused(&["--host-binary", "linux_amd64=/nonexistent/host"]);
+    assert!(
+        missing.contains("/nonexistent/host is not a file"),
+        "{missing}"
+    );
+    let unknown = refused(&["--build-hosts", "plan9_mips"]);
+    assert!(
+        unknown.contains("unknown platform \"plan9_mips\""),
+        "{unknown}"
+    );
+}

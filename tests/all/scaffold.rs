@@ -26,18 +26,27 @@ fn cargo(dir: &Path, args: &[&str]) {
     assert!(status.success(), "cargo {args:?} in the scaffold failed");
 }
 
-#[test]
-fn a_new_plugin_builds_passes_its_test_and_answers_through_the_host() {
-    let dir = tempfile::tempdir().unwrap();
-    let crate_dir = dir.path().join("hello-ds");
-    let output = Command::new(HOST)
-        .args(["new", crate_dir.to_str().unwrap(), "--sdk-path", SDK])
-        .output()
-        .unwrap();
+/// Runs `new` with `args`, which must succeed.
+fn new(args: &[&str]) {
+    let output = Command::new(HOST).arg("new").args(args).output().unwrap();
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn a_new_plugin_builds_passes_its_test_and_answers_through_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let crate_dir = dir.path().join("hello-ds");
+    // Without --sdk-path: the SDK of the tree this host was built from.
+    new(&[crate_dir.to_str().unwrap()]);
+    let cargo_toml = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
+    let sdk = Path::new(SDK).canonicalize().unwrap();
+    assert!(
+        cargo_toml.contains(&format!("path = {:?}", sdk.display().to_string())),
+        "{cargo_toml}"
     );
     for file in [
         "Cargo.toml",
@@ -114,12 +123,25 @@ fn a_new_plugin_builds_passes_its_test_and_answers_through_the_host() {
 /// after a source file is saved.
 async fn standalone_watch_rebuilds_on_save(crate_dir: &Path, scratch: &Path) {
     use grafana_wasm_host::client::PluginProcess;
+    // Grafana's copy of the plugin: a directory with its plugin.json.
     let plugin_dir = scratch.join("plugin");
     std::fs::create_dir(&plugin_dir).unwrap();
+    std::fs::copy(
+        crate_dir.join("plugin.json"),
+        plugin_dir.join("plugin.json"),
+    )
+    .unwrap();
     let log = scratch.join("standalone.log");
     let id = "myorg-hello-ds-datasource";
     let mut standalone = tokio::process::Command::new(HOST)
-        .args(["--standalone", "--plugin-id", id, "--watch"])
+        .args([
+            "--standalone",
+            "--log-format",
+            "text",
+            "--plugin-id",
+            id,
+            "--watch",
+        ])
         .arg(crate_dir)
         .arg("--plugin-dir")
         .arg(&plugin_dir)
@@ -161,10 +183,31 @@ async fn standalone_watch_rebuilds_on_save(crate_dir: &Path, scratch: &Path) {
     let message = || async { check_health(&pointer).await.unwrap().message };
     assert_eq!(message().await, "plugin is working");
 
+    // Readable log lines, not hclog JSON, for the person at the terminal.
+    assert!(logged().contains(" INFO  "), "{}", logged());
+
+    // A compile error is shown as the compiler reports it, and the
+    // running version keeps serving.
     let source = crate_dir.join("src/lib.rs");
-    let edited = std::fs::read_to_string(&source)
-        .unwrap()
-        .replace("plugin is working", "plugin was rebuilt");
+    let original = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(
+        &source,
+        original.replace("Ok(response)", "Ok(response_typo)"),
+    )
+    .unwrap();
+    let in_time = until("the failed rebuild was not reported");
+    while !logged().contains("rebuild failed") {
+        in_time();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let log = logged();
+    assert!(
+        log.contains("error[E0425]") && log.contains("response_typo"),
+        "the compiler's own message: {log}"
+    );
+    assert_eq!(message().await, "plugin is working");
+
+    let edited = original.replace("plugin is working", "plugin was rebuilt");
     std::fs::write(&source, edited).unwrap();
     let in_time = until("the edit was not rebuilt and swapped in");
     while message().await != "plugin was rebuilt" {
@@ -176,6 +219,49 @@ async fn standalone_watch_rebuilds_on_save(crate_dir: &Path, scratch: &Path) {
     assert!(stopped.success());
     assert!(standalone.wait().await.unwrap().success(), "{}", logged());
     assert!(!address_file.exists());
+}
+
+#[test]
+fn a_new_app_serves_its_resource_through_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let crate_dir = dir.path().join("hello-ui");
+    new(&[
+        crate_dir.to_str().unwrap(),
+        "--template",
+        "app",
+        "--sdk-path",
+        SDK,
+    ]);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(crate_dir.join("plugin.json")).unwrap()).unwrap();
+    assert_eq!(manifest["type"], "app");
+    assert_eq!(manifest["id"], "myorg-hello-ui-app");
+    cargo(&crate_dir, &["test", "--quiet"]);
+    cargo(
+        &crate_dir,
+        &["build", "--quiet", "--release", "--target", "wasm32-wasip2"],
+    );
+    let component = Path::new(TARGET).join("wasm32-wasip2/release/hello_ui.wasm");
+    let answer = Command::new(HOST)
+        .current_dir(&crate_dir)
+        .args(["call", "--component", component.to_str().unwrap()])
+        .args([
+            "--settings",
+            r#"{"jsonData":{"greeting":"Hi"}}"#,
+            "resource",
+            "hello",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&answer.stdout);
+    assert!(
+        answer.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&answer.stderr)
+    );
+    // plugin.json in the current directory says it is an app: the
+    // settings are the app's.
+    assert!(stdout.contains(r#""message":"Hi, Grafana!""#), "{stdout}");
 }
 
 #[test]

@@ -12,8 +12,8 @@ use grafana_wasm_proto::pluginv2 as pb;
 pub const HOST: &str = env!("CARGO_BIN_EXE_grafana-wasm-host");
 
 pub use grafana_wasm_test_artifacts::{
-    DATA_ONLY, FRAME_ECHO, HELLO_APP, HTTP_JSON, PROTOCOL, RANDOM_WALK, SANDBOX, TESTDATA,
-    WRONG_WORLD,
+    DATA_ONLY, FRAME_ECHO, FUTURE_CONTRACT, HELLO_APP, HTTP_JSON, PROTOCOL, RANDOM_WALK, SANDBOX,
+    TESTDATA, WRONG_WORLD,
 };
 
 /// The host command serving `component`, with a clean environment apart

@@ -19,6 +19,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("PROTOCOL", "protocol", "protocol"),
     ("SANDBOX", "sandbox", "sandbox"),
     ("WRONG_WORLD", "wrongworld", "wrongworld"),
+    ("FUTURE_CONTRACT", "future-contract", "future_contract"),
 ];
 
 fn main() {

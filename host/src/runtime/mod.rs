@@ -7,6 +7,7 @@
 
 pub mod bindings;
 pub mod cache;
+mod contract;
 mod engine;
 mod health;
 mod known;
@@ -286,6 +287,15 @@ impl Runtime {
     fn loaded(&self) -> Result<Arc<Loaded>, CallError> {
         let current = self.current.read().expect("runtime version lock");
         current.clone().map_err(CallError::NotLoaded)
+    }
+
+    /// Why no component is serving, if none is: what `package` checks
+    /// before it ships a component.
+    pub fn load_error(&self) -> Option<Arc<LoadError>> {
+        self.loaded().err().and_then(|err| match err {
+            CallError::NotLoaded(cause) => Some(cause),
+            _ => None,
+        })
     }
 
     /// The scope of a call of `rpc` for the plugin instance `ctx`

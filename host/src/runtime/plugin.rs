@@ -52,6 +52,20 @@ pub enum LoadError {
         /// What the component (or the deadline) said.
         message: String,
     },
+    /// The component was built against a contract version this host does
+    /// not serve.
+    #[error(
+        "{path} is built against {package}@{found}; this host serves {supported}: rebuild the plugin against {supported} (an SDK of that version), or serve it with a host of its version",
+        package = super::contract::PACKAGE,
+        found = .found.join(", "),
+        supported = super::contract::supported(),
+    )]
+    ContractVersion {
+        /// The component file.
+        path: PathBuf,
+        /// The versions it uses that the host does not serve.
+        found: Vec<String>,
+    },
     /// The component exports none of the handler interfaces.
     #[error(
         "{path} exports no grafana:plugin handler interface (is it built for the grafana:plugin/plugin world?)"
@@ -163,6 +177,13 @@ impl Plugin {
             path: path.to_owned(),
             cause,
         };
+        let found = super::contract::unsupported_versions(engine, &component);
+        if !found.is_empty() {
+            return Err(LoadError::ContractVersion {
+                path: path.to_owned(),
+                found,
+            });
+        }
         let pre = linker.instantiate_pre(&component).map_err(contract)?;
         let exports = Exports::find(&pre);
         if exports.names().is_empty() {

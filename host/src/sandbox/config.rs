@@ -179,7 +179,7 @@ impl SandboxConfig {
     ) -> Result<Self, ConfigError> {
         let mut table: toml::Table = toml::from_str(text).map_err(|err| ConfigError::Invalid {
             origin: origin.to_owned(),
-            message: err.message().to_owned(),
+            message: syntax_error(text, &err),
         })?;
         let overridden = apply_env_overrides(&mut table, env)?;
         let origin = if overridden.is_empty() {
@@ -258,6 +258,17 @@ impl SandboxConfig {
     }
 }
 
+/// A TOML syntax error with where it is: `line L, column C: message`.
+fn syntax_error(text: &str, err: &toml::de::Error) -> String {
+    let Some(at) = err.span().map(|span| span.start.min(text.len())) else {
+        return err.message().to_owned();
+    };
+    let before = &text[..text.floor_char_boundary(at)];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("line {line}, column {column}: {}", err.message())
+}
+
 /// The first key of `table` that cannot be read on its own (serde's
 /// messages about a value do not name its key).
 fn culprit(table: &toml::Table) -> Option<&str> {
@@ -330,6 +341,13 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         SandboxConfig::load(&path, true, |name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn a_syntax_error_says_line_and_column() {
+        let err = load("max_memory_mb = 64\nallow_hosts = [\"a\",,]\n", &[]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("line 2, column 20"), "{text}");
     }
 
     #[test]

@@ -235,7 +235,7 @@ mod tests {
             ..SandboxConfig::default()
         };
         let mut hooks = OutboundHttp::new(Arc::new(HttpPolicy::new(&config).unwrap()));
-        let mut send = |hooks: &mut OutboundHttp| -> Pin<Box<dyn Future<Output = _> + Send>> {
+        let send = |hooks: &mut OutboundHttp| -> Pin<Box<dyn Future<Output = _> + Send>> {
             let unused = Box::new(std::future::ready(Ok(())));
             Box::into_pin(hooks.send_request(request(port), None, unused))
         };
