@@ -210,7 +210,8 @@ fn assert_reads_the_series_api(component: &str, example: &str) {
         health.contains("status: OK") && health.contains("answered 200"),
         "{health}"
     );
-    let out = call_api_datasource(
+    // Query B fails, so the call exits non-zero after printing both.
+    let out = call_api_datasource_failing(
         component,
         example,
         port,
@@ -251,9 +252,10 @@ fn run(command: &mut Command) {
     );
 }
 
-/// `call` on `component` with `args`, as JSON.
-fn call_json(component: &str, args: &[&str]) -> serde_json::Value {
-    let out = cli_stdout(&[&["call", "--component", component, "--json"], args].concat());
+/// `call` on `component` with `args` that make one query fail (so the call
+/// exits non-zero), as JSON.
+fn call_json_failing(component: &str, args: &[&str]) -> serde_json::Value {
+    let out = cli_stdout_failing(&[&["call", "--component", component, "--json"], args].concat());
     serde_json::from_str(&out).unwrap_or_else(|err| panic!("{err}: {out}"))
 }
 
@@ -267,7 +269,7 @@ fn the_testdata_example_answers_each_scenario_its_resource_and_stream() {
         "csvContent": "time,host,up\n1000,a,true\n2000,b,\n"
     })
     .to_string();
-    let json = call_json(
+    let json = call_json_failing(
         TESTDATA,
         &[
             "query",
@@ -346,22 +348,15 @@ fn the_testdata_example_answers_each_scenario_its_resource_and_stream() {
 #[test]
 fn the_app_example_serves_resources_configured_by_the_app_settings() {
     let settings = r#"{"jsonData":{"greeting":"Bonjour"},"secureJsonData":{"apiKey":"s3cret"}}"#;
-    let call = |args: &[&str]| {
-        cli_stdout(
-            &[
-                &[
-                    "call",
-                    "--component",
-                    HELLO_APP,
-                    "--app",
-                    "--settings",
-                    settings,
-                ],
-                args,
-            ]
-            .concat(),
-        )
-    };
+    let app = [
+        "call",
+        "--component",
+        HELLO_APP,
+        "--app",
+        "--settings",
+        settings,
+    ];
+    let call = |args: &[&str]| cli_stdout(&[&app[..], args].concat());
     let greeting = call(&[
         "resource",
         "greet",
@@ -374,7 +369,7 @@ fn the_app_example_serves_resources_configured_by_the_app_settings() {
     let shown = call(&["resource", "settings"]);
     assert!(shown.contains(r#""secureSettings":["apiKey"]"#), "{shown}");
     assert!(!shown.contains("s3cret"), "secrets never leave: {shown}");
-    let missing = call(&["resource", "nowhere"]);
+    let missing = cli_stdout_failing(&[&app[..], &["resource", "nowhere"]].concat());
     assert!(missing.contains("status 404"), "{missing}");
     let health = call(&["health"]);
     assert!(health.contains("status: OK"), "{health}");
@@ -405,7 +400,8 @@ fn the_python_example_answers_through_the_same_contract() {
         "{health}"
     );
 
-    let json = cli_stdout(&[
+    // Query B fails, so the call exits non-zero after printing both.
+    let json = cli_stdout_failing(&[
         "call",
         "--component",
         component,
@@ -463,7 +459,7 @@ fn the_javascript_example_reads_its_api_serves_a_resource_and_packages() {
         relayed.contains("status 200") && relayed.contains(r#"{"time":1000,"value":0.5}"#),
         "{relayed}"
     );
-    let missing = call_api_datasource(component, "js-json", port, &["resource", "nowhere"]);
+    let missing = call_api_datasource_failing(component, "js-json", port, &["resource", "nowhere"]);
     assert!(missing.contains("status 404"), "{missing}");
 
     assert_packages(

@@ -267,10 +267,23 @@ pub fn run_cli(args: &[&str]) -> std::process::Output {
 /// The standard output of a successful CLI run; fails the test with the
 /// standard error otherwise.
 pub fn cli_stdout(args: &[&str]) -> String {
-    let output = run_cli(args);
-    assert!(
+    stdout_of(&run_cli(args), true, args)
+}
+
+/// The standard output of a CLI run that must fail (it still prints what
+/// it received: an error answer, a failed query, a 404).
+pub fn cli_stdout_failing(args: &[&str]) -> String {
+    stdout_of(&run_cli(args), false, args)
+}
+
+/// The standard output of `output`, after checking that the command
+/// succeeded or failed as `success` says.
+fn stdout_of(output: &std::process::Output, success: bool, args: &[&str]) -> String {
+    assert_eq!(
         output.status.success(),
-        "{args:?} failed: {}",
+        success,
+        "{args:?} exited with {}: {}",
+        output.status,
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -359,6 +372,27 @@ pub fn json_api(authorization: &'static str, routes: &'static [(&str, &str)]) ->
 /// sandbox configuration of `example-plugins/<example>`; the standard
 /// output, failing the test with the standard error otherwise.
 pub fn call_api_datasource(component: &str, example: &str, port: u16, args: &[&str]) -> String {
+    let output = api_datasource_call(component, example, port, args);
+    stdout_of(&output, true, args)
+}
+
+/// [`call_api_datasource`] for a call that must fail (an error answer).
+pub fn call_api_datasource_failing(
+    component: &str,
+    example: &str,
+    port: u16,
+    args: &[&str],
+) -> String {
+    let output = api_datasource_call(component, example, port, args);
+    stdout_of(&output, false, args)
+}
+
+fn api_datasource_call(
+    component: &str,
+    example: &str,
+    port: u16,
+    args: &[&str],
+) -> std::process::Output {
     let sandbox = format!(
         "{}/../example-plugins/{example}/sandbox.toml",
         env!("CARGO_MANIFEST_DIR")
@@ -366,18 +400,12 @@ pub fn call_api_datasource(component: &str, example: &str, port: u16, args: &[&s
     let settings = format!(
         r#"{{"url":"http://127.0.0.1:{port}","basicAuth":true,"basicAuthUser":"grafana","secureJsonData":{{"basicAuthPassword":"s3cret"}}}}"#
     );
-    let output = std::process::Command::new(HOST)
+    std::process::Command::new(HOST)
         .args(["call", "--component", component, "--settings", &settings])
         .args(args)
         .env("GF_PLUGIN_WASM_SANDBOX_CONFIG", sandbox)
         // The test API is on loopback, which the sandbox refuses unless granted.
         .env("GF_PLUGIN_ALLOW_ADDRESSES", "127.0.0.1/32")
         .output()
-        .expect("running the host binary");
-    assert!(
-        output.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+        .expect("running the host binary")
 }
