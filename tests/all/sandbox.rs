@@ -72,6 +72,17 @@ async fn resource_probe(plugin: &PluginProcess, ctx: pb::PluginContext, args: Va
     first_resource_json(plugin, request).await
 }
 
+/// Fetches `path` of the datasource's own URL from inside the guest, as a
+/// resource call: the probe's JSON answer.
+async fn fetch_datasource(plugin: &PluginProcess, ctx: pb::PluginContext, path: &str) -> Value {
+    resource_probe(
+        plugin,
+        ctx,
+        json!({"probe": "fetch-datasource", "path": path}),
+    )
+    .await
+}
+
 /// Runs a probe as a resource call for a plain datasource `a`.
 async fn probe(plugin: &PluginProcess, args: Value) -> Value {
     resource_probe(plugin, datasource("a", "", json!({}), &[]), args).await
@@ -446,12 +457,7 @@ async fn outgoing_http_is_governed_by_the_allow_list_and_address_checks() {
     );
 
     // The datasource's own URL: allowed, with its settings applied.
-    let own = resource_probe(
-        &plugin,
-        with_basic_auth(),
-        json!({"probe": "fetch-datasource", "path": "/api/x"}),
-    )
-    .await;
+    let own = fetch_datasource(&plugin, with_basic_auth(), "/api/x").await;
     assert_eq!(own["ok"]["status"], 200, "{own}");
     let head = own["ok"]["body"].as_str().unwrap().to_ascii_lowercase();
     assert!(head.starts_with("get /api/x http/1.1"), "{head}");
@@ -524,12 +530,7 @@ async fn without_raw_secrets_the_guest_never_holds_them_but_requests_carry_them(
     };
     let secrets = resource_probe(&plugin, ctx(), json!({"probe": "secrets"})).await;
     assert_eq!(secrets["ok"], json!([]), "the guest sees no secret");
-    let fetched = resource_probe(
-        &plugin,
-        ctx(),
-        json!({"probe": "fetch-datasource", "path": "/"}),
-    )
-    .await;
+    let fetched = fetch_datasource(&plugin, ctx(), "/").await;
     let head = fetched["ok"]["body"].as_str().unwrap().to_ascii_lowercase();
     assert!(head.contains("authorization: bearer t0ken"), "{head}");
 }
@@ -542,12 +543,7 @@ async fn responses_larger_than_the_limit_are_cut_off() {
     let mut ctx = datasource("a", &url, json!({}), &[]);
     ctx.grafana_config
         .insert("GF_RESPONSE_LIMIT".into(), "16".into());
-    let answer = resource_probe(
-        &plugin,
-        ctx,
-        json!({"probe": "fetch-datasource", "path": "/"}),
-    )
-    .await;
+    let answer = fetch_datasource(&plugin, ctx, "/").await;
     assert!(
         error_of(&answer).contains("exceeds limit: 16 bytes"),
         "{answer}"
@@ -587,12 +583,7 @@ async fn ipv6_addresses_embedding_a_forbidden_ipv4_address_are_refused() {
         "2001:0:4136:e378:8000:63bf:80ff:fffe",
     ] {
         let ctx = datasource("a", &format!("http://[{host}]:9"), json!({}), &[]);
-        let answer = resource_probe(
-            &plugin,
-            ctx,
-            json!({"probe": "fetch-datasource", "path": "/"}),
-        )
-        .await;
+        let answer = fetch_datasource(&plugin, ctx, "/").await;
         assert!(
             error_of(&answer).contains("loopback, link-local or metadata address"),
             "{host}: {answer}"
@@ -704,13 +695,7 @@ async fn fetch_tls(
     json: Value,
     secrets: &[(&str, &str)],
 ) -> Value {
-    let ctx = datasource(url, url, json, secrets);
-    resource_probe(
-        plugin,
-        ctx,
-        json!({"probe": "fetch-datasource", "path": "/"}),
-    )
-    .await
+    fetch_datasource(plugin, datasource(url, url, json, secrets), "/").await
 }
 
 #[tokio::test]
