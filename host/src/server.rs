@@ -183,8 +183,11 @@ where
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
     let mut server = std::pin::pin!(server);
+    // The server also watches `shutdown` and may finish in the same poll:
+    // the shutdown branch goes first, so that the guests are always
+    // stopped and disposed of.
     tokio::select! {
-        result = &mut server => result.context("gRPC server failed")?,
+        biased;
         () = shutdown.cancelled() => {
             let closed = tokio::time::timeout(SHUTDOWN_BUDGET, &mut server);
             let ((), closed) = tokio::join!(runtime.shut_down(GUEST_SHUTDOWN_BUDGET), closed);
@@ -194,6 +197,7 @@ where
                 Err(_) => tracing::warn!(budget = ?SHUTDOWN_BUDGET, "connections still open at shutdown were dropped"),
             }
         }
+        result = &mut server => result.context("gRPC server failed")?,
     }
     tracing::info!("plugin host stopped");
     Ok(())

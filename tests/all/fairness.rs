@@ -46,9 +46,11 @@ async fn metric(plugin: &PluginProcess, name: &str, labels: &[(&str, &str)]) -> 
 
 /// Waits until `count` guest calls are running.
 async fn until_running(plugin: &PluginProcess, count: f64) {
-    while metric(plugin, "grafana_wasm_calls_in_flight", &[]).await < count {
-        tokio::task::yield_now().await;
-    }
+    let what = format!("{count} guest calls running");
+    eventually(&what, || async {
+        !calls_in_flight_below(plugin, count).await
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -84,24 +86,27 @@ async fn a_flood_of_one_datasource_leaves_slots_to_another() {
     );
 }
 
-/// A RunStream of the protocol guest (which waits until cancelled) for
-/// datasource `uid`.
+/// A RunStream of the protocol guest (which sends one packet, then waits
+/// until cancelled) for datasource `uid`.
 fn stream_request(uid: &str) -> pb::RunStreamRequest {
-    let mut request = run_stream_request("walk");
+    let mut request = run_stream_request("ready");
     request.plugin_context = Some(context_of(uid));
     request
 }
 
-/// Opens a stream for datasource `uid`, once `running` guest calls (it
-/// included) run.
-async fn open_stream(
-    plugin: &PluginProcess,
-    uid: &str,
-    running: f64,
-) -> tonic::Streaming<pb::StreamPacket> {
-    let stream = plugin.stream().run_stream(stream_request(uid)).await;
-    until_running(plugin, running).await;
-    stream.unwrap().into_inner()
+/// Opens a stream for datasource `uid` and waits for its first packet: its
+/// guest runs and holds an instance.
+async fn open_stream(plugin: &PluginProcess, uid: &str) -> tonic::Streaming<pb::StreamPacket> {
+    let mut stream = plugin
+        .stream()
+        .run_stream(stream_request(uid))
+        .await
+        .unwrap_or_else(|status| panic!("stream {uid} refused: {status:?}"))
+        .into_inner();
+    match stream.next().await {
+        Some(Ok(_)) => stream,
+        other => panic!("stream {uid} ended before it ran: {other:?}"),
+    }
 }
 
 /// The refusal of a stream for datasource `uid`.
@@ -130,8 +135,8 @@ async fn streams_are_capped_per_datasource_and_in_all() {
         &[("max_streams", "3"), ("max_streams_per_datasource", "2")],
     )
     .await;
-    let _a1 = open_stream(&plugin, "a", 1.0).await;
-    let _a2 = open_stream(&plugin, "a", 2.0).await;
+    let _a1 = open_stream(&plugin, "a").await;
+    let _a2 = open_stream(&plugin, "a").await;
     let refused = refused_stream(&plugin, "a").await;
     assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
     assert!(
@@ -139,7 +144,7 @@ async fn streams_are_capped_per_datasource_and_in_all() {
         "{}",
         refused.message()
     );
-    let _b = open_stream(&plugin, "b", 3.0).await;
+    let _b = open_stream(&plugin, "b").await;
     let refused = refused_stream(&plugin, "c").await;
     assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
     assert!(
@@ -156,13 +161,13 @@ async fn idle_instances_make_room_and_no_room_never_backs_off() {
     let plugin = launch_with(PROTOCOL, &[("max_instances", "3"), ("max_streams", "8")]).await;
     query_status(&plugin, "idle").await.unwrap();
     let mut streams = vec![
-        open_stream(&plugin, "s", 1.0).await,
-        open_stream(&plugin, "s", 2.0).await,
+        open_stream(&plugin, "s").await,
+        open_stream(&plugin, "s").await,
     ];
     // Two streams and an idle instance hold the three slots: the idle one
     // goes, twice.
     query_status(&plugin, "other").await.unwrap();
-    streams.push(open_stream(&plugin, "s", 3.0).await);
+    streams.push(open_stream(&plugin, "s").await);
     // Now the streams hold every slot: refused, more often than the
     // back-off threshold, with the reason.
     for _ in 0..4 {
@@ -265,16 +270,14 @@ async fn guest_log_floods_are_rate_limited_and_the_drops_counted() {
 async fn a_huge_log_line_is_cut_and_says_so() {
     let plugin = launch_with(SANDBOX, &[]).await;
     resource_probe(&plugin, json!({"probe": "log-big", "mb": 8})).await;
-    let cut = loop {
-        let line = plugin
+    let cut_line = || {
+        plugin
             .stderr_lines()
             .into_iter()
-            .find(|line| line.contains(r#""cut""#));
-        if let Some(line) = line {
-            break line;
-        }
-        tokio::task::yield_now().await;
+            .find(|line| line.contains(r#""cut""#))
     };
+    eventually("the cut line is logged", || async { cut_line().is_some() }).await;
+    let cut = cut_line().unwrap();
     assert!(
         cut.len() <= grafana_wasm_host::logging::MAX_LINE_BYTES,
         "{} bytes",

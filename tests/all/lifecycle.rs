@@ -49,20 +49,15 @@ async fn busy_host() -> (PluginProcess, OpenStreams) {
         .unwrap()
         .into_inner();
     // Both spinning queries are running (the scrape's own call ends first).
-    while running_calls(&plugin).await < 4.0 {
-        tokio::task::yield_now().await;
-    }
+    eventually("the spinning queries run", || async {
+        !calls_in_flight_below(&plugin, 4.0).await
+    })
+    .await;
     let streams = OpenStreams {
         waiting,
         _spinning: spinning,
     };
     (plugin, streams)
-}
-
-/// Guest calls in flight, besides the scrape asking.
-async fn running_calls(plugin: &PluginProcess) -> f64 {
-    let text = scrape_metrics(plugin).await;
-    metric_value(&text, "grafana_wasm_calls_in_flight", &[]).unwrap()
 }
 
 /// Waits for the host to exit; fails when it is still running after
@@ -137,7 +132,12 @@ async fn idle_instances_are_disposed_of_at_shutdown() {
     while disposed() < 2 && started.elapsed() < Duration::from_secs(5) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(disposed(), 2, "each datasource's instance was disposed of");
+    assert_eq!(
+        disposed(),
+        2,
+        "each datasource's instance was disposed of: {:#?}",
+        stderr.lines()
+    );
 }
 
 /// Whether process `pid` has ended (gone, or a zombie nobody reaped).

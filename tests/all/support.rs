@@ -234,6 +234,26 @@ pub async fn first_resource_json(
     serde_json::from_slice(&first.body).unwrap()
 }
 
+/// How long a test waits for something the host does by itself (a log line,
+/// a metric moving) before it fails: generous, for a loaded CI machine.
+pub const EVENTUALLY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Polls `holds` every 10 ms until it is true; fails the test, naming
+/// `what`, after [`EVENTUALLY`].
+pub async fn eventually<F>(what: &str, mut holds: impl FnMut() -> F)
+where
+    F: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + EVENTUALLY;
+    while !holds().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: still not the case after {EVENTUALLY:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 /// A RunStream of `path` in the test context, once its first packet came.
 pub async fn running_stream(
     plugin: &PluginProcess,
@@ -298,20 +318,21 @@ pub fn go_platform() -> (&'static str, &'static str) {
     }
 }
 
-/// Asserts that within 2 s no guest call is running any more (the scrape's
-/// own call has ended when its text is built): no guest work outlives its
+/// Asserts that soon no guest call is running any more (the scrape's own
+/// call has ended when its text is built): no guest work outlives its
 /// caller.
 pub async fn assert_no_calls_in_flight(plugin: &PluginProcess) {
-    let mut running = f64::NAN;
-    for _ in 0..100 {
-        let text = scrape_metrics(plugin).await;
-        running = metric_value(&text, "grafana_wasm_calls_in_flight", &[]).unwrap();
-        if running == 0.0 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("{running} guest calls still running after their callers left");
+    eventually("guest calls still running after their callers left", || {
+        calls_in_flight_below(plugin, 1.0)
+    })
+    .await;
+}
+
+/// Whether fewer than `count` guest calls run (the scrape's own call is
+/// not counted: it ends before the host reports).
+pub async fn calls_in_flight_below(plugin: &PluginProcess, count: f64) -> bool {
+    let text = scrape_metrics(plugin).await;
+    metric_value(&text, "grafana_wasm_calls_in_flight", &[]).unwrap() < count
 }
 
 /// Resident memory of process `pid`, in KiB.

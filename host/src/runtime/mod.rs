@@ -183,6 +183,22 @@ pub struct Runtime {
     swap: swap::SwapState,
     known: known::KnownInstances,
     threads: GuestThreads,
+    slots: Arc<SlotReleases>,
+}
+
+/// Tells calls waiting for an instance slot that one was freed: an
+/// instance whose call was cancelled, or that is being disposed of, frees
+/// its slot on a guest thread a moment after its caller has gone.
+#[derive(Default)]
+struct SlotReleases(tokio::sync::Notify);
+
+/// Held by an instance; its slot is free once this drops (after the store).
+struct SlotRelease(Arc<SlotReleases>);
+
+impl Drop for SlotRelease {
+    fn drop(&mut self) {
+        self.0.0.notify_waiters();
+    }
 }
 
 /// A guest instance serving one call; dropped (and its memory freed) when
@@ -193,6 +209,8 @@ pub struct Instance {
     instance: ComponentInstance,
     plugin: Arc<Plugin>,
     stop_at: Arc<StopAt>,
+    /// Declared last: dropped after the store, whose drop frees the slot.
+    _slot: SlotRelease,
 }
 
 impl Runtime {
@@ -231,6 +249,7 @@ impl Runtime {
             swap: swap::SwapState::default(),
             known: known::KnownInstances::default(),
             threads: GuestThreads::new().context("starting the guests' threads")?,
+            slots: Arc::default(),
         };
         let loaded = match config_error {
             Some(err) => Err(LoadError::Config(err)),
@@ -355,6 +374,7 @@ impl Runtime {
             instance,
             plugin: plugin.clone(),
             stop_at,
+            _slot: SlotRelease(self.slots.clone()),
         })
     }
 
@@ -555,19 +575,27 @@ impl Runtime {
     }
 
     /// A new instance; when every instance slot is taken, idle instances
-    /// (the longest idle first) are disposed of to make room before the
-    /// call is refused.
+    /// (the longest idle first) are disposed of to make room, and a slot
+    /// being released is waited for up to [`SLOT_RELEASE_GRACE`], before
+    /// the call is refused.
     async fn fresh_instance(
         &self,
         loaded: &Loaded,
         rpc: &'static str,
         stop: Option<(Instant, Duration)>,
     ) -> Result<Instance, CallError> {
+        let grace = tokio::time::Instant::now() + SLOT_RELEASE_GRACE;
         loop {
+            let released = self.slots.0.notified();
+            let mut released = std::pin::pin!(released);
+            released.as_mut().enable();
             match self.instantiate(&loaded.plugin, rpc, stop).await {
                 Err(CallError::Overloaded { .. }) if let Some(idle) = loaded.idle.take_oldest() => {
                     tracing::debug!(rpc, "no free instance slot: disposing of an idle instance");
                     idle.dispose(DISPOSE_DEADLINE).await;
+                }
+                Err(CallError::Overloaded { .. }) if tokio::time::Instant::now() < grace => {
+                    let _ = tokio::time::timeout_at(grace, released).await;
                 }
                 other => return other,
             }
@@ -717,6 +745,12 @@ fn log_loaded(plugin: &Plugin, settings: &RuntimeSettings, metrics: &Metrics) {
 
 /// How long a guest's `dispose` may run.
 const DISPOSE_DEADLINE: Duration = Duration::from_secs(1);
+
+/// How long a call finding every instance slot taken waits for one being
+/// released (a cancelled call's, a disposed instance's) before it is
+/// refused: long enough for a busy machine to finish dropping a store,
+/// short enough that a refusal is still prompt.
+const SLOT_RELEASE_GRACE: Duration = Duration::from_millis(250);
 
 /// How long after its deadline the caller answers for a guest that has not
 /// been stopped yet: two epoch ticks, by which time a running guest has

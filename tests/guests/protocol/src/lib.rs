@@ -281,6 +281,12 @@ impl StreamHandler for Protocol {
                 #[allow(clippy::empty_loop)]
                 loop {}
             }
+            // One packet (the stream holds its instance), then wait.
+            "ready" => {
+                sender.send(br#"{"ready":true}"#.to_vec())?;
+                while sender.wait(Duration::from_millis(50)).is_ok() {}
+                Ok(())
+            }
             _ => {
                 while sender.wait(Duration::from_millis(50)).is_ok() {}
                 Ok(())
