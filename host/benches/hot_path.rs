@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use grafana_wasm_host::convert::{from_proto, to_proto};
+use grafana_wasm_host::rpc::Rpc;
 use grafana_wasm_host::runtime::Runtime;
 use grafana_wasm_host::runtime::bindings::handlers::data;
 use grafana_wasm_proto::pluginv2 as pb;
@@ -88,7 +89,7 @@ fn convert(c: &mut Criterion) {
             || request.clone(),
             |request| black_box(from_proto::query_data_request(request)),
             BatchSize::SmallInput,
-        )
+        );
     });
 }
 
@@ -96,12 +97,12 @@ fn guest_call(c: &mut Criterion) {
     let (tokio, runtime) = common::runtime(grafana_wasm_test_artifacts::RANDOM_WALK);
     let mut group = c.benchmark_group("guest_call");
     group.bench_function("pooled", |b| {
-        b.to_async(&tokio).iter(|| common::health_call(&runtime, 0))
+        b.to_async(&tokio).iter(|| common::health_call(&runtime, 0));
     });
     let version = AtomicI64::new(1);
     group.bench_function("fresh", |b| {
         b.to_async(&tokio)
-            .iter(|| common::health_call(&runtime, version.fetch_add(1, Ordering::Relaxed)))
+            .iter(|| common::health_call(&runtime, version.fetch_add(1, Ordering::Relaxed)));
     });
     group.finish();
 }
@@ -110,7 +111,8 @@ fn guest_call(c: &mut Criterion) {
 /// encoded as Grafana receives it.
 async fn query_to_arrow(runtime: &Arc<Runtime>, points: usize) -> pb::QueryDataResponse {
     let mut request = from_proto::query_data_request(grafana_request(points));
-    let scope = runtime.scope("QueryData", &mut request.plugin_context, None);
+    let scope =
+        runtime.scope_withholding_secrets(Rpc::QueryData, &mut request.plugin_context, None);
     let format = request.format;
     let response = runtime
         .unary::<data::GuestIndices, _>(scope, |guest, store| {
@@ -132,7 +134,7 @@ fn frame(c: &mut Criterion) {
         }
         group.throughput(Throughput::Elements(rows as u64));
         group.bench_with_input(BenchmarkId::from_parameter(rows), &rows, |b, &rows| {
-            b.to_async(&tokio).iter(|| query_to_arrow(&runtime, rows))
+            b.to_async(&tokio).iter(|| query_to_arrow(&runtime, rows));
         });
     }
     group.finish();

@@ -26,6 +26,7 @@ mod package;
 mod plugin_files;
 mod rebuild;
 pub mod reload;
+pub mod rpc;
 pub mod runtime;
 pub mod sandbox;
 mod scaffold;

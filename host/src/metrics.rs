@@ -12,6 +12,7 @@ use prometheus::{
     TextEncoder,
 };
 
+use crate::rpc::Rpc;
 use crate::runtime::CallError;
 
 /// The host's metric families.
@@ -159,8 +160,8 @@ impl Metrics {
     }
 
     /// Records one finished guest call.
-    pub fn observe_call<T>(&self, rpc: &str, result: &Result<T, CallError>, elapsed: Duration) {
-        let outcome = outcome(result);
+    pub fn observe_call<T>(&self, rpc: Rpc, result: &Result<T, CallError>, elapsed: Duration) {
+        let (rpc, outcome) = (rpc.name(), outcome(result));
         self.calls.with_label_values(&[rpc, outcome]).inc();
         self.duration
             .with_label_values(&[rpc])

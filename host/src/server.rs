@@ -246,7 +246,7 @@ fn stop_on_termination(shutdown: CancellationToken) -> anyhow::Result<()> {
 /// container's first process) goes with the container.
 fn watch_parent(shutdown: CancellationToken) -> anyhow::Result<()> {
     let parent = rustix::process::getppid();
-    if parent.is_none_or(|parent| parent.is_init()) {
+    if parent.is_none_or(rustix::process::Pid::is_init) {
         return Ok(());
     }
     std::thread::Builder::new()

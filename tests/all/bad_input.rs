@@ -218,7 +218,13 @@ async fn zero_field_zero_row_and_heavily_labelled_frames_encode() {
     assert_eq!(no_rows.error, "");
     let (schema, batches) = decode_frame(&no_rows.frames[0]);
     assert_eq!(schema.fields().len(), 2);
-    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 0);
+    assert_eq!(
+        batches
+            .iter()
+            .map(arrow_array::RecordBatch::num_rows)
+            .sum::<usize>(),
+        0
+    );
 
     let labels: BTreeMap<String, String> = (0..10_000)
         .map(|i| (format!("label_{i}"), "x".repeat(20)))

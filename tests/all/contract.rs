@@ -29,7 +29,13 @@ async fn a_component_built_against_contract_0_1_0_keeps_answering_every_family()
         .into_inner();
     let (schema, batches) = decode_frame(&response.responses["A"].frames[0]);
     assert_eq!(schema.fields().len(), 2);
-    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 3);
+    assert_eq!(
+        batches
+            .iter()
+            .map(arrow_array::RecordBatch::num_rows)
+            .sum::<usize>(),
+        3
+    );
 
     let echoed = first_resource_json(
         &plugin,

@@ -66,7 +66,10 @@ fn packages_a_plugin_directory_and_zip_grafana_can_install() {
         .path()
         .join("grafana-wasm-randomwalk-datasource-0.1.0.zip");
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
-    let mut names: Vec<String> = zip.file_names().map(str::to_owned).collect();
+    let mut names: Vec<String> = zip
+        .file_names()
+        .map(|name| name.unwrap().into_owned())
+        .collect();
     names.sort();
     let top = "grafana-wasm-randomwalk-datasource";
     assert_eq!(

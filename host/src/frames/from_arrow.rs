@@ -118,7 +118,7 @@ fn declared_rows(bytes: &[u8], block: &arrow_ipc::Block, max_rows: i64) -> Resul
         .nodes()
         .into_iter()
         .flatten()
-        .map(|node| node.length());
+        .map(arrow_ipc::FieldNode::length);
     let mut declared = std::iter::once(batch.length()).chain(node_rows);
     if declared.any(|rows| !(0..=max_rows).contains(&rows)) {
         return Err(FrameError::MalformedArrow);

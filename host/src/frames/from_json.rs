@@ -230,7 +230,10 @@ fn column(
         "json.RawMessage" | "json" => {
             let raw: Vec<Vec<u8>> = cells.iter().map(|c| c.to_string().into_bytes()).collect();
             let p = cells.iter().map(|c| (!c.is_null()).then_some(())).collect();
-            (Values::Json(var_bytes(raw.iter().map(|r| r.as_slice()))), p)
+            (
+                Values::Json(var_bytes(raw.iter().map(std::vec::Vec::as_slice))),
+                p,
+            )
         }
         other => return Err(format!("unknown field type {other:?}")),
     };

@@ -218,7 +218,7 @@ fn write_values(
                 b.format_finite(v[row]).to_owned()
             }),
             Values::Float64(v) => {
-                entities.push_float(out, row, v[row], |b| b.format_finite(v[row]).to_owned())
+                entities.push_float(out, row, v[row], |b| b.format_finite(v[row]).to_owned());
             }
             Values::Bool(v) => out.push_str(if v[row] { "true" } else { "false" }),
             Values::Time(v) => {

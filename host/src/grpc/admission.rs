@@ -8,6 +8,7 @@ use tonic::{Request, Response, Status};
 
 use super::requested_deadline;
 use crate::convert::{from_proto, to_proto};
+use crate::rpc::Rpc;
 use crate::runtime::Runtime;
 use crate::runtime::bindings::handlers::admission;
 use crate::runtime::bindings::types::AdmissionRequest;
@@ -38,9 +39,11 @@ impl pb::admission_control_server::AdmissionControl for AdmissionService {
     ) -> Result<Response<pb::ValidationResponse>, Status> {
         let requested = requested_deadline(&request);
         let mut request = admission_request(request.into_inner())?;
-        let scope = self
-            .runtime
-            .scope("ValidateAdmission", &mut request.plugin_context, requested);
+        let scope = self.runtime.scope_withholding_secrets(
+            Rpc::ValidateAdmission,
+            &mut request.plugin_context,
+            requested,
+        );
         let response = self
             .runtime
             .unary::<admission::GuestIndices, _>(scope, |guest, store| {
@@ -56,9 +59,11 @@ impl pb::admission_control_server::AdmissionControl for AdmissionService {
     ) -> Result<Response<pb::MutationResponse>, Status> {
         let requested = requested_deadline(&request);
         let mut request = admission_request(request.into_inner())?;
-        let scope = self
-            .runtime
-            .scope("MutateAdmission", &mut request.plugin_context, requested);
+        let scope = self.runtime.scope_withholding_secrets(
+            Rpc::MutateAdmission,
+            &mut request.plugin_context,
+            requested,
+        );
         let response = self
             .runtime
             .unary::<admission::GuestIndices, _>(scope, |guest, store| {

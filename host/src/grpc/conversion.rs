@@ -8,6 +8,7 @@ use tonic::{Request, Response, Status};
 
 use super::requested_deadline;
 use crate::convert::{from_proto, to_proto};
+use crate::rpc::Rpc;
 use crate::runtime::Runtime;
 use crate::runtime::bindings::handlers::conversion;
 
@@ -31,9 +32,11 @@ impl pb::resource_conversion_server::ResourceConversion for ConversionService {
     ) -> Result<Response<pb::ConversionResponse>, Status> {
         let requested = requested_deadline(&request);
         let mut request = from_proto::conversion_request(request.into_inner());
-        let scope = self
-            .runtime
-            .scope("ConvertObjects", &mut request.plugin_context, requested);
+        let scope = self.runtime.scope_withholding_secrets(
+            Rpc::ConvertObjects,
+            &mut request.plugin_context,
+            requested,
+        );
         let response = self
             .runtime
             .unary::<conversion::GuestIndices, _>(scope, |guest, store| {

@@ -11,6 +11,7 @@ use super::pump::{self, Forward, Outgoing};
 use super::requested_deadline;
 use crate::convert::{from_proto, to_proto};
 use crate::frames::Include;
+use crate::rpc::Rpc;
 use crate::runtime::bindings::handlers::{chunked_data, data};
 use crate::runtime::bindings::types::{DataChunk, FrameFormat};
 use crate::runtime::{CallError, Outbox, Runtime};
@@ -35,9 +36,11 @@ impl pb::data_server::Data for DataService {
     ) -> Result<Response<pb::QueryDataResponse>, Status> {
         let requested = requested_deadline(&request);
         let mut request = from_proto::query_data_request(request.into_inner());
-        let scope = self
-            .runtime
-            .scope("QueryData", &mut request.plugin_context, requested);
+        let scope = self.runtime.scope_withholding_secrets(
+            Rpc::QueryData,
+            &mut request.plugin_context,
+            requested,
+        );
         let format = request.format;
         let response = self
             .runtime
@@ -58,9 +61,11 @@ impl pb::data_server::Data for DataService {
     ) -> Result<Response<Self::QueryChunkedDataStream>, Status> {
         let requested = requested_deadline(&request);
         let mut request = from_proto::query_chunked_data_request(request.into_inner());
-        let scope = self
-            .runtime
-            .scope("QueryChunkedData", &mut request.plugin_context, requested);
+        let scope = self.runtime.scope_withholding_secrets(
+            Rpc::QueryChunkedData,
+            &mut request.plugin_context,
+            requested,
+        );
         let chunks = Chunks::new(request.format);
         let (sender, from_guest) = mpsc::channel(pump::CAPACITY);
         let outbox = Outbox {

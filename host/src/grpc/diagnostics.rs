@@ -7,6 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::requested_deadline;
 use crate::convert::{from_proto, to_proto};
+use crate::rpc::Rpc;
 use crate::runtime::bindings::handlers::diagnostics;
 use crate::runtime::{CallError, HealthIndices, Runtime};
 
@@ -30,9 +31,11 @@ impl pb::diagnostics_server::Diagnostics for DiagnosticsService {
     ) -> Result<Response<pb::CheckHealthResponse>, Status> {
         let requested = requested_deadline(&request);
         let mut request = from_proto::check_health_request(request.into_inner());
-        let scope = self
-            .runtime
-            .scope("CheckHealth", &mut request.plugin_context, requested);
+        let scope = self.runtime.scope_withholding_secrets(
+            Rpc::CheckHealth,
+            &mut request.plugin_context,
+            requested,
+        );
         let result = self
             .runtime
             .unary::<HealthIndices, _>(scope, |guest, store| {
@@ -68,9 +71,11 @@ impl pb::diagnostics_server::Diagnostics for DiagnosticsService {
     ) -> Result<Response<pb::CollectMetricsResponse>, Status> {
         let requested = requested_deadline(&request);
         let mut request = from_proto::collect_metrics_request(request.into_inner());
-        let scope = self
-            .runtime
-            .scope("CollectMetrics", &mut request.plugin_context, requested);
+        let scope = self.runtime.scope_withholding_secrets(
+            Rpc::CollectMetrics,
+            &mut request.plugin_context,
+            requested,
+        );
         let result = self
             .runtime
             .unary::<diagnostics::GuestIndices, _>(scope, |guest, store| {
@@ -89,7 +94,7 @@ impl pb::diagnostics_server::Diagnostics for DiagnosticsService {
             ),
             Err(CallError::Unimplemented) => {}
             Err(err) => {
-                tracing::warn!(error = %err, "the plugin's CollectMetrics failed; answering with the host's metrics only")
+                tracing::warn!(error = %err, "the plugin's CollectMetrics failed; answering with the host's metrics only");
             }
         }
         Ok(Response::new(pb::CollectMetricsResponse {

@@ -99,7 +99,7 @@ async fn stop_cancelled<M>(
     match tokio::time::timeout(CANCEL_GRACE, call).await {
         Ok(_) => tracing::debug!("guest returned after cancellation"),
         Err(_) => {
-            tracing::debug!(grace = ?CANCEL_GRACE, "guest did not return after cancellation; stopped")
+            tracing::debug!(grace = ?CANCEL_GRACE, "guest did not return after cancellation; stopped");
         }
     }
 }

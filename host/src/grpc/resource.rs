@@ -10,6 +10,7 @@ use tonic::{Request, Response, Status};
 use super::pump::{self, Forward, Outgoing};
 use super::requested_deadline;
 use crate::convert::{from_proto, to_proto};
+use crate::rpc::Rpc;
 use crate::runtime::bindings::handlers::resource;
 use crate::runtime::bindings::types::CallResourceResponse;
 use crate::runtime::{CallError, Outbox, Runtime};
@@ -36,9 +37,11 @@ impl pb::resource_server::Resource for ResourceService {
     ) -> Result<Response<Self::CallResourceStream>, Status> {
         let requested = requested_deadline(&request);
         let mut request = from_proto::call_resource_request(request.into_inner());
-        let scope = self
-            .runtime
-            .scope("CallResource", &mut request.plugin_context, requested);
+        let scope = self.runtime.scope_withholding_secrets(
+            Rpc::CallResource,
+            &mut request.plugin_context,
+            requested,
+        );
         let (sender, from_guest) = mpsc::channel(pump::CAPACITY);
         let outbox = Outbox {
             resource: Some(sender),

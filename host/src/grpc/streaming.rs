@@ -10,6 +10,7 @@ use tonic::{Request, Response, Status};
 use super::pump::{self, Forward, Outgoing};
 use super::requested_deadline;
 use crate::convert::{from_proto, to_proto};
+use crate::rpc::Rpc;
 use crate::runtime::bindings::handlers::streaming;
 use crate::runtime::{CallError, Outbox, Runtime};
 
@@ -35,9 +36,11 @@ impl pb::stream_server::Stream for StreamService {
     ) -> Result<Response<pb::SubscribeStreamResponse>, Status> {
         let requested = requested_deadline(&request);
         let mut request = from_proto::subscribe_stream_request(request.into_inner());
-        let scope = self
-            .runtime
-            .scope("SubscribeStream", &mut request.plugin_context, requested);
+        let scope = self.runtime.scope_withholding_secrets(
+            Rpc::SubscribeStream,
+            &mut request.plugin_context,
+            requested,
+        );
         let response = self
             .runtime
             .unary::<streaming::GuestIndices, _>(scope, |guest, store| {
@@ -53,9 +56,11 @@ impl pb::stream_server::Stream for StreamService {
     ) -> Result<Response<pb::PublishStreamResponse>, Status> {
         let requested = requested_deadline(&request);
         let mut request = from_proto::publish_stream_request(request.into_inner());
-        let scope = self
-            .runtime
-            .scope("PublishStream", &mut request.plugin_context, requested);
+        let scope = self.runtime.scope_withholding_secrets(
+            Rpc::PublishStream,
+            &mut request.plugin_context,
+            requested,
+        );
         let response = self
             .runtime
             .unary::<streaming::GuestIndices, _>(scope, |guest, store| {
@@ -73,9 +78,11 @@ impl pb::stream_server::Stream for StreamService {
     ) -> Result<Response<Self::RunStreamStream>, Status> {
         let requested = requested_deadline(&request);
         let mut request = from_proto::run_stream_request(request.into_inner());
-        let scope = self
-            .runtime
-            .scope("RunStream", &mut request.plugin_context, requested);
+        let scope = self.runtime.scope_withholding_secrets(
+            Rpc::RunStream,
+            &mut request.plugin_context,
+            requested,
+        );
         let (sender, from_guest) = mpsc::channel(pump::CAPACITY);
         let outbox = Outbox {
             stream: Some(sender),

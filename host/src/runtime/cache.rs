@@ -158,10 +158,10 @@ impl CompiledCache {
             }
             match std::fs::remove_file(&path) {
                 Ok(()) => {
-                    tracing::debug!(path = %path.display(), "evicted a compiled-component cache entry")
+                    tracing::debug!(path = %path.display(), "evicted a compiled-component cache entry");
                 }
                 Err(err) => {
-                    tracing::warn!(path = %path.display(), error = %err, "cannot evict a compiled-component cache entry")
+                    tracing::warn!(path = %path.display(), error = %err, "cannot evict a compiled-component cache entry");
                 }
             }
             total = total.saturating_sub(len);
@@ -176,7 +176,7 @@ impl CompiledCache {
 /// The first component that another user could have written, named.
 fn trusted_dir(dir: &Path) -> Result<(), String> {
     let absolute = std::path::absolute(dir).map_err(|err| err.to_string())?;
-    let parts: Vec<PathPart> = absolute.components().collect();
+    let parts: Vec<PathPart<'_>> = absolute.components().collect();
     let mut path = PathBuf::new();
     for (index, part) in parts.iter().enumerate() {
         if matches!(part, PathPart::ParentDir) {

@@ -35,6 +35,7 @@ pub use state::{GuestState, Outbox, Queued};
 pub use swap::{Loaded, ReloadOutcome};
 
 use crate::metrics::Metrics;
+use crate::rpc::Rpc;
 use crate::sandbox::http::CallHttp;
 use crate::sandbox::limits::{self, BackedOff, Overloaded};
 use crate::sandbox::{ConfigError, Sandbox, SandboxConfig};
@@ -63,7 +64,7 @@ pub enum CallError {
         /// Plugin id.
         plugin: Arc<str>,
         /// The RPC being served.
-        rpc: &'static str,
+        rpc: Rpc,
         /// wasmtime's explanation.
         cause: wasmtime::Error,
     },
@@ -74,7 +75,7 @@ pub enum CallError {
         /// Plugin id.
         plugin: Arc<str>,
         /// The RPC refused.
-        rpc: &'static str,
+        rpc: Rpc,
         /// Which capacity ran out.
         cause: Overloaded,
     },
@@ -84,7 +85,7 @@ pub enum CallError {
         /// Plugin id.
         plugin: Arc<str>,
         /// The RPC refused.
-        rpc: &'static str,
+        rpc: Rpc,
         /// How long it rests.
         cause: BackedOff,
     },
@@ -100,7 +101,7 @@ pub enum CallError {
         /// Plugin id.
         plugin: Arc<str>,
         /// The RPC being served.
-        rpc: &'static str,
+        rpc: Rpc,
         /// The deadline.
         limit: Duration,
     },
@@ -163,7 +164,7 @@ impl StopAt {
 /// One call's place in the sandbox: which RPC, for which plugin instance,
 /// until when, and what its outgoing HTTP requests need.
 pub struct CallScope {
-    rpc: &'static str,
+    rpc: Rpc,
     key: InstanceKey,
     deadline: Option<Duration>,
     http: CallHttp,
@@ -318,11 +319,14 @@ impl Runtime {
     }
 
     /// The scope of a call of `rpc` for the plugin instance `ctx`
-    /// addresses, with the deadline Grafana asked for. Secrets the guest
-    /// must not see are taken out of `ctx` here.
-    pub fn scope(
+    /// addresses, with the deadline Grafana asked for; and, as the name
+    /// says, the decrypted secrets the guest must not see (without
+    /// `raw_secrets`) are taken out of `ctx`, after the host has read the
+    /// datasource's HTTP settings from them. Every call passes through
+    /// here before its request reaches the guest, so no handler can forget.
+    pub fn scope_withholding_secrets(
         &self,
-        rpc: &'static str,
+        rpc: Rpc,
         ctx: &mut PluginContext,
         requested: Option<Duration>,
     ) -> CallScope {
@@ -346,7 +350,7 @@ impl Runtime {
     async fn instantiate(
         &self,
         plugin: &Arc<Plugin>,
-        rpc: &'static str,
+        rpc: Rpc,
         stop: Option<(Instant, Duration)>,
     ) -> Result<Instance, CallError> {
         let state = GuestState::new(
@@ -379,7 +383,7 @@ impl Runtime {
     }
 
     /// Gives the store a call's worth of fuel, when fuel is metered.
-    fn refuel(&self, store: &mut Store<GuestState>, rpc: &'static str) -> Result<(), CallError> {
+    fn refuel(&self, store: &mut Store<GuestState>, rpc: Rpc) -> Result<(), CallError> {
         match self.sandbox.config.fuel {
             0 => Ok(()),
             fuel => store.set_fuel(fuel).map_err(|cause| self.trap(rpc, cause)),
@@ -478,7 +482,7 @@ impl Runtime {
     /// Lets a call of `rpc` for `key` in: the instance is not backed off,
     /// and there is a call slot for it (for a stream: room under the
     /// stream caps), shared fairly between datasources.
-    async fn admit(&self, rpc: &'static str, key: &InstanceKey) -> Result<Admitted, CallError> {
+    async fn admit(&self, rpc: Rpc, key: &InstanceKey) -> Result<Admitted, CallError> {
         let plugin = self.settings.plugin_id.clone();
         self.sandbox
             .backoff
@@ -492,15 +496,18 @@ impl Runtime {
         let tenant = key.tenant();
         // A stream idles for as long as Grafana watches it: it does not
         // take a call slot, but holds an instance, so streams are capped.
-        Ok(match rpc {
-            "RunStream" => Admitted::Stream(self.sandbox.streams.open(&tenant).map_err(refused)?),
-            _ => Admitted::Call(self.sandbox.gate.enter(&tenant).await.map_err(refused)?),
+        Ok(if rpc.is_stream() {
+            Admitted::Stream(self.sandbox.streams.open(&tenant).map_err(refused)?)
+        } else {
+            Admitted::Call(self.sandbox.gate.enter(&tenant).await.map_err(refused)?)
         })
     }
 
-    /// [`Runtime::call`] once admitted, with the bookkeeping of back-off
-    /// and the idle pool; the guest is stopped at `stop` (when, and the
-    /// limit it was set from).
+    /// [`Runtime::call`] once admitted, in three stages: check an instance
+    /// out (a warm one of the scope's key, else a fresh one), invoke the
+    /// handler on it, check it back in (back-off bookkeeping, the idle
+    /// pool). The guest is stopped at `stop` (when, and the limit it was
+    /// set from).
     async fn run<F: Family, R>(
         &self,
         loaded: &Loaded,
@@ -517,49 +524,18 @@ impl Runtime {
             idle_per_key,
             ..
         } = scope;
-        let (warm, stale) = loaded.idle.take(&key);
-        self.dispose(stale);
-        let mut instance = match warm {
-            Some(warm) => warm,
-            None => self
-                .fresh_instance(loaded, rpc, stop)
-                .await
-                .inspect_err(|err| {
-                    // No room is not the guest's failure.
-                    if !matches!(err, CallError::Overloaded { .. }) && settled.settle() {
-                        self.sandbox.backoff.record(&key, true);
-                    }
-                })?,
-        };
-        instance.stop_at.set(stop);
-        let state = instance.store.data_mut();
-        state.outbox = outbox;
-        state.http.call = http;
-        instance.store.set_epoch_deadline(1);
-        let outcome = match self.refuel(&mut instance.store, rpc) {
-            Ok(()) => match instance.handlers::<F>() {
-                Ok(guest) => {
-                    let running = call(&guest, &mut instance.store);
-                    match rpc {
-                        // A stream of a replaced version ends with an error,
-                        // so that Grafana runs it again on the new one.
-                        "RunStream" => tokio::select! {
-                            outcome = running => self.sort(rpc, outcome),
-                            () = loaded.retired.cancelled() => Err(CallError::Replaced),
-                        },
-                        _ => self.sort(rpc, running.await),
-                    }
+        let mut instance = self
+            .check_out(loaded, rpc, &key, stop)
+            .await
+            .inspect_err(|err| {
+                // No room is not the guest's failure.
+                if !matches!(err, CallError::Overloaded { .. }) && settled.settle() {
+                    self.sandbox.backoff.record(&key, true);
                 }
-                Err(err) => Err(err),
-            },
-            Err(err) => Err(err),
-        };
-        instance.stop_at.set(None);
-        // Clearing the outbox closes the call's channels.
-        let state = instance.store.data_mut();
-        state.outbox = Outbox::default();
-        state.http.call = CallHttp::default();
-        state.log.report_dropped();
+            })?;
+        instance.prepare(stop, outbox, http);
+        let outcome = self.invoke::<F, R>(loaded, &mut instance, rpc, call).await;
+        instance.clear();
         let healthy = matches!(
             outcome,
             Ok(_) | Err(CallError::Failed(_) | CallError::Unimplemented)
@@ -574,6 +550,52 @@ impl Runtime {
         outcome
     }
 
+    /// An instance for a call of `key`: a warm one when one is idle, else
+    /// a fresh one. Idle instances of older settings of the same
+    /// datasource are disposed of on the way.
+    async fn check_out(
+        &self,
+        loaded: &Loaded,
+        rpc: Rpc,
+        key: &InstanceKey,
+        stop: Option<(Instant, Duration)>,
+    ) -> Result<Instance, CallError> {
+        let (warm, stale) = loaded.idle.take(key);
+        self.dispose(stale);
+        match warm {
+            Some(warm) => Ok(warm),
+            None => self.fresh_instance(loaded, rpc, stop).await,
+        }
+    }
+
+    /// Runs `call` on handler interface `F` of `instance`, with a call's
+    /// worth of fuel. A stream of a replaced version ends with
+    /// [`CallError::Replaced`], so that Grafana runs it again on the new
+    /// one.
+    async fn invoke<F: Family, R>(
+        &self,
+        loaded: &Loaded,
+        instance: &mut Instance,
+        rpc: Rpc,
+        call: impl for<'a> FnOnce(&'a F::Guest, &'a mut Store<GuestState>) -> GuestCall<'a, R>,
+    ) -> Result<R, CallError> {
+        self.refuel(&mut instance.store, rpc)?;
+        let guest = match instance.handlers::<F>() {
+            Ok(Some(guest)) => guest,
+            Ok(None) => return Err(CallError::Unimplemented),
+            Err(cause) => return Err(self.trap(rpc, cause)),
+        };
+        let running = call(&guest, &mut instance.store);
+        if rpc.is_stream() {
+            tokio::select! {
+                outcome = running => self.sort(rpc, outcome),
+                () = loaded.retired.cancelled() => Err(CallError::Replaced),
+            }
+        } else {
+            self.sort(rpc, running.await)
+        }
+    }
+
     /// A new instance; when every instance slot is taken, idle instances
     /// (the longest idle first) are disposed of to make room, and a slot
     /// being released is waited for up to [`SLOT_RELEASE_GRACE`], before
@@ -581,7 +603,7 @@ impl Runtime {
     async fn fresh_instance(
         &self,
         loaded: &Loaded,
-        rpc: &'static str,
+        rpc: Rpc,
         stop: Option<(Instant, Duration)>,
     ) -> Result<Instance, CallError> {
         let grace = tokio::time::Instant::now() + SLOT_RELEASE_GRACE;
@@ -591,7 +613,10 @@ impl Runtime {
             released.as_mut().enable();
             match self.instantiate(&loaded.plugin, rpc, stop).await {
                 Err(CallError::Overloaded { .. }) if let Some(idle) = loaded.idle.take_oldest() => {
-                    tracing::debug!(rpc, "no free instance slot: disposing of an idle instance");
+                    tracing::debug!(
+                        rpc = rpc.name(),
+                        "no free instance slot: disposing of an idle instance"
+                    );
                     idle.dispose(DISPOSE_DEADLINE).await;
                 }
                 Err(CallError::Overloaded { .. }) if tokio::time::Instant::now() < grace => {
@@ -603,13 +628,13 @@ impl Runtime {
     }
 
     /// The answer of a call stopped at its deadline, logged.
-    fn stopped(&self, rpc: &'static str, limit: Duration) -> CallError {
+    fn stopped(&self, rpc: Rpc, limit: Duration) -> CallError {
         let err = CallError::Timeout {
             plugin: self.settings.plugin_id.clone(),
             rpc,
             limit,
         };
-        tracing::error!(rpc, error = %err, "guest call stopped");
+        tracing::error!(rpc = rpc.name(), error = %err, "guest call stopped");
         err
     }
 
@@ -691,7 +716,7 @@ impl Runtime {
     /// Sorts a guest call's outcome into its result or a [`CallError`].
     fn sort<T>(
         &self,
-        rpc: &'static str,
+        rpc: Rpc,
         outcome: wasmtime::Result<Result<T, HandlerError>>,
     ) -> Result<T, CallError> {
         match outcome {
@@ -704,7 +729,7 @@ impl Runtime {
 
     /// The error of a guest call that failed: a trap, its deadline
     /// passing, or no free pooled slot (instance, memory or stack) for it.
-    fn trap(&self, rpc: &'static str, cause: wasmtime::Error) -> CallError {
+    fn trap(&self, rpc: Rpc, cause: wasmtime::Error) -> CallError {
         if let Some(DeadlinePassed(limit)) = cause.downcast_ref::<DeadlinePassed>() {
             return self.stopped(rpc, *limit);
         }
@@ -722,7 +747,7 @@ impl Runtime {
             rpc,
             cause,
         };
-        tracing::error!(rpc, error = %err, "guest call failed");
+        tracing::error!(rpc = rpc.name(), error = %err, "guest call failed");
         err
     }
 }
@@ -823,14 +848,35 @@ impl Admitted {
 fn capacity_refusal(cause: &wasmtime::Error) -> bool {
     cause
         .chain()
-        .any(|err| err.is::<wasmtime::PoolConcurrencyLimitError>())
+        .any(<dyn std::error::Error + 'static>::is::<wasmtime::PoolConcurrencyLimitError>)
 }
 
 impl Instance {
+    /// Gets the instance ready for a call: its deadline, its senders and
+    /// its outgoing HTTP context.
+    fn prepare(&mut self, stop: Option<(Instant, Duration)>, outbox: Outbox, http: CallHttp) {
+        self.stop_at.set(stop);
+        let state = self.store.data_mut();
+        state.outbox = outbox;
+        state.http.call = http;
+        self.store.set_epoch_deadline(1);
+    }
+
+    /// Undoes [`Instance::prepare`] once the call is over: clearing the
+    /// outbox closes the call's channels; dropped log lines are reported.
+    fn clear(&mut self) {
+        self.stop_at.set(None);
+        let state = self.store.data_mut();
+        state.outbox = Outbox::default();
+        state.http.call = CallHttp::default();
+        state.log.report_dropped();
+    }
+
     /// Calls the guest's `dispose`, if it has one, stopped after `limit`,
     /// then drops the instance.
     async fn dispose(mut self, limit: Duration) {
-        let Ok(lifecycle) = self.handlers::<bindings::handlers::lifecycle::GuestIndices>() else {
+        let Ok(Some(lifecycle)) = self.handlers::<bindings::handlers::lifecycle::GuestIndices>()
+        else {
             return;
         };
         self.stop_at.set(Some((Instant::now() + limit, limit)));
@@ -840,23 +886,19 @@ impl Instance {
             Ok(Ok(())) => {}
             Ok(Err(err)) => tracing::warn!(error = %err, "the guest's dispose failed"),
             Err(_) => {
-                tracing::warn!(deadline = ?limit, "the guest's dispose ran past its deadline")
+                tracing::warn!(deadline = ?limit, "the guest's dispose ran past its deadline");
             }
         }
     }
 
-    /// Loads the handler interface `F` of this instance.
+    /// The handler interface `F` of this instance; `None` when the
+    /// component does not export it.
     ///
     /// # Errors
-    /// [`CallError::Unimplemented`] when the component does not export it.
-    pub fn handlers<F: Family>(&mut self) -> Result<F::Guest, CallError> {
-        let indices = F::find(&self.plugin.exports).ok_or(CallError::Unimplemented)?;
-        indices
-            .load(&mut self.store, &self.instance)
-            .map_err(|cause| CallError::Trap {
-                plugin: self.store.data().plugin_id().clone(),
-                rpc: "loading handlers",
-                cause,
-            })
+    /// When wasmtime cannot load the exports it found at load time.
+    pub fn handlers<F: Family>(&mut self) -> wasmtime::Result<Option<F::Guest>> {
+        F::find(&self.plugin.exports)
+            .map(|indices| indices.load(&mut self.store, &self.instance))
+            .transpose()
     }
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::config::{SandboxConfig, seconds};
+use crate::rpc::Rpc;
 
 /// Taken off Grafana's deadline, so that the guest is stopped and the
 /// precise DEADLINE_EXCEEDED answer sent before the transport's own timer
@@ -40,14 +41,19 @@ impl Deadlines {
 
     /// How long a call of `rpc` may run, given the deadline Grafana sent.
     /// RunStream has none: it ends when Grafana cancels it.
-    pub fn of(&self, rpc: &str, requested: Option<Duration>) -> Option<Duration> {
+    pub fn of(&self, rpc: Rpc, requested: Option<Duration>) -> Option<Duration> {
         let requested = requested.map(|d| d.saturating_sub(DEADLINE_MARGIN).max(DEADLINE_MARGIN));
         let maximum = match rpc {
-            "RunStream" => return requested,
-            "QueryData" | "QueryChunkedData" => self.query,
-            "CallResource" => self.resource,
-            "CheckHealth" => self.health,
-            _ => self.other,
+            Rpc::RunStream => return requested,
+            Rpc::QueryData | Rpc::QueryChunkedData => self.query,
+            Rpc::CallResource => self.resource,
+            Rpc::CheckHealth => self.health,
+            Rpc::CollectMetrics
+            | Rpc::SubscribeStream
+            | Rpc::PublishStream
+            | Rpc::ValidateAdmission
+            | Rpc::MutateAdmission
+            | Rpc::ConvertObjects => self.other,
         };
         Some(requested.map_or(maximum, |requested| requested.min(maximum)))
     }
@@ -474,13 +480,19 @@ mod tests {
             ..SandboxConfig::default()
         });
         let s = Duration::from_secs;
-        assert_eq!(deadlines.of("QueryData", None), Some(s(10)));
+        assert_eq!(deadlines.of(Rpc::QueryData, None), Some(s(10)));
         let margin = DEADLINE_MARGIN;
-        assert_eq!(deadlines.of("QueryData", Some(s(3))), Some(s(3) - margin));
-        assert_eq!(deadlines.of("QueryData", Some(s(60))), Some(s(10)));
-        assert_eq!(deadlines.of("CheckHealth", None), Some(s(2)));
-        assert_eq!(deadlines.of("RunStream", None), None);
-        assert_eq!(deadlines.of("RunStream", Some(s(5))), Some(s(5) - margin));
+        assert_eq!(
+            deadlines.of(Rpc::QueryData, Some(s(3))),
+            Some(s(3) - margin)
+        );
+        assert_eq!(deadlines.of(Rpc::QueryData, Some(s(60))), Some(s(10)));
+        assert_eq!(deadlines.of(Rpc::CheckHealth, None), Some(s(2)));
+        assert_eq!(deadlines.of(Rpc::RunStream, None), None);
+        assert_eq!(
+            deadlines.of(Rpc::RunStream, Some(s(5))),
+            Some(s(5) - margin)
+        );
     }
 
     fn gate(running: u32, queued: u32, share: f64) -> Arc<CallGate<&'static str>> {

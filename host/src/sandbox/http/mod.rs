@@ -202,7 +202,7 @@ fn apply_settings(ds: &DataSourceHttp, headers: &mut http::HeaderMap) {
                 headers.insert(name, value);
             }
             _ => {
-                tracing::warn!(header = %name, "custom header of the datasource is not a valid HTTP header; skipped")
+                tracing::warn!(header = %name, "custom header of the datasource is not a valid HTTP header; skipped");
             }
         }
     }
