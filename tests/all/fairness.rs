@@ -47,10 +47,7 @@ async fn metric(plugin: &PluginProcess, name: &str, labels: &[(&str, &str)]) -> 
 /// Waits until `count` guest calls are running.
 async fn until_running(plugin: &PluginProcess, count: f64) {
     let what = format!("{count} guest calls running");
-    eventually(&what, || async {
-        !calls_in_flight_below(plugin, count).await
-    })
-    .await;
+    eventually(&what, || async { calls_in_flight(plugin).await >= count }).await;
 }
 
 #[tokio::test]
@@ -97,16 +94,7 @@ fn stream_request(uid: &str) -> pb::RunStreamRequest {
 /// Opens a stream for datasource `uid` and waits for its first packet: its
 /// guest runs and holds an instance.
 async fn open_stream(plugin: &PluginProcess, uid: &str) -> tonic::Streaming<pb::StreamPacket> {
-    let mut stream = plugin
-        .stream()
-        .run_stream(stream_request(uid))
-        .await
-        .unwrap_or_else(|status| panic!("stream {uid} refused: {status:?}"))
-        .into_inner();
-    match stream.next().await {
-        Some(Ok(_)) => stream,
-        other => panic!("stream {uid} ended before it ran: {other:?}"),
-    }
+    running_stream_of(plugin, stream_request(uid)).await
 }
 
 /// The refusal of a stream for datasource `uid`.

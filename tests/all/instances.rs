@@ -1,7 +1,7 @@
 //! Plugin instances per datasource: recreated when settings change,
 //! disposed of once their calls end, evicted when idle.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use grafana_wasm_host::client::PluginProcess;
 use grafana_wasm_proto::pluginv2 as pb;
@@ -40,14 +40,11 @@ fn disposed(plugin: &PluginProcess) -> Vec<String> {
 }
 
 async fn wait_until_disposed(plugin: &PluginProcess, version: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !disposed(plugin).iter().any(|v| v == version) {
-        assert!(
-            Instant::now() < deadline,
-            "instance {version} never disposed"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let what = format!("instance {version} disposed");
+    eventually_within(&what, Duration::from_secs(10), || async {
+        disposed(plugin).iter().any(|v| v == version)
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -50,7 +50,7 @@ async fn busy_host() -> (PluginProcess, OpenStreams) {
         .into_inner();
     // Both spinning queries are running (the scrape's own call ends first).
     eventually("the spinning queries run", || async {
-        !calls_in_flight_below(&plugin, 4.0).await
+        calls_in_flight(&plugin).await >= 4.0
     })
     .await;
     let streams = OpenStreams {

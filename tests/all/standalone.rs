@@ -36,16 +36,11 @@ async fn grafana_launches(executable: &Path) -> PluginProcess {
 
 /// Waits up to 30 s for `path` to exist (or not).
 async fn wait_for(path: &Path, exists: bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while path.exists() != exists {
-        assert!(
-            Instant::now() < deadline,
-            "{} exists: {}",
-            path.display(),
-            !exists
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let what = format!("{} exists: {exists}", path.display());
+    eventually_within(&what, Duration::from_secs(30), || async {
+        path.exists() == exists
+    })
+    .await;
 }
 
 /// Waits up to 5 s for `plugin` to have exited.

@@ -1,6 +1,7 @@
 //! Shared set-up: launching the host with a component, requests, decoding.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use arrow_array::RecordBatch;
 use arrow_ipc::reader::FileReader;
@@ -235,23 +236,32 @@ pub async fn first_resource_json(
 }
 
 /// How long a test waits for something the host does by itself (a log line,
-/// a metric moving) before it fails: generous, for a loaded CI machine.
-pub const EVENTUALLY: std::time::Duration = std::time::Duration::from_secs(30);
+/// a metric moving) before it fails, unless the promise under test is a
+/// tighter bound: generous, for a loaded CI machine.
+pub const EVENTUALLY: Duration = Duration::from_secs(30);
 
 /// Polls `holds` every 10 ms until it is true; fails the test, naming
-/// `what`, after [`EVENTUALLY`].
-pub async fn eventually<F>(what: &str, mut holds: impl FnMut() -> F)
+/// `what`, after `limit`.
+pub async fn eventually_within<F>(what: &str, limit: Duration, mut holds: impl FnMut() -> F)
 where
     F: std::future::Future<Output = bool>,
 {
-    let deadline = std::time::Instant::now() + EVENTUALLY;
+    let deadline = std::time::Instant::now() + limit;
     while !holds().await {
         assert!(
             std::time::Instant::now() < deadline,
-            "{what}: still not the case after {EVENTUALLY:?}"
+            "{what}: still not the case after {limit:?}"
         );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// [`eventually_within`] [`EVENTUALLY`].
+pub async fn eventually<F>(what: &str, holds: impl FnMut() -> F)
+where
+    F: std::future::Future<Output = bool>,
+{
+    eventually_within(what, EVENTUALLY, holds).await;
 }
 
 /// A RunStream of `path` in the test context, once its first packet came.
@@ -259,15 +269,27 @@ pub async fn running_stream(
     plugin: &PluginProcess,
     path: &str,
 ) -> tonic::Streaming<pb::StreamPacket> {
+    running_stream_of(plugin, run_stream_request(path)).await
+}
+
+/// The RunStream `request`, once its first packet came (its guest runs
+/// and holds an instance); fails the test when it is refused or ends first.
+pub async fn running_stream_of(
+    plugin: &PluginProcess,
+    request: pb::RunStreamRequest,
+) -> tonic::Streaming<pb::StreamPacket> {
     use tokio_stream::StreamExt;
+    let path = request.path.clone();
     let mut stream = plugin
         .stream()
-        .run_stream(run_stream_request(path))
+        .run_stream(request)
         .await
-        .unwrap()
+        .unwrap_or_else(|status| panic!("stream {path} refused: {status:?}"))
         .into_inner();
-    stream.next().await.unwrap().unwrap();
-    stream
+    match stream.next().await {
+        Some(Ok(_)) => stream,
+        other => panic!("stream {path} ended before its first packet: {other:?}"),
+    }
 }
 
 /// Asserts that the host still answers: a health check succeeds.
@@ -318,21 +340,23 @@ pub fn go_platform() -> (&'static str, &'static str) {
     }
 }
 
-/// Asserts that soon no guest call is running any more (the scrape's own
-/// call has ended when its text is built): no guest work outlives its
+/// Asserts that within 2 s no guest call is running any more (the scrape's
+/// own call has ended when its text is built): no guest work outlives its
 /// caller.
 pub async fn assert_no_calls_in_flight(plugin: &PluginProcess) {
-    eventually("guest calls still running after their callers left", || {
-        calls_in_flight_below(plugin, 1.0)
-    })
+    eventually_within(
+        "no guest call running once their callers left",
+        Duration::from_secs(2),
+        || async { calls_in_flight(plugin).await == 0.0 },
+    )
     .await;
 }
 
-/// Whether fewer than `count` guest calls run (the scrape's own call is
-/// not counted: it ends before the host reports).
-pub async fn calls_in_flight_below(plugin: &PluginProcess, count: f64) -> bool {
+/// Guest calls running, besides the scrape asking (its call ends before
+/// the host reports).
+pub async fn calls_in_flight(plugin: &PluginProcess) -> f64 {
     let text = scrape_metrics(plugin).await;
-    metric_value(&text, "grafana_wasm_calls_in_flight", &[]).unwrap() < count
+    metric_value(&text, "grafana_wasm_calls_in_flight", &[]).unwrap()
 }
 
 /// Resident memory of process `pid`, in KiB.

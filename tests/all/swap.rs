@@ -68,18 +68,15 @@ fn callers(
 }
 
 async fn wait_for_log(plugin: &PluginProcess, message: &str, count: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
+    let what = format!("{count} log lines {message:?}");
+    eventually_within(&what, Duration::from_secs(20), || async {
         let seen = log_entries(plugin)
             .iter()
             .filter(|e| e["@message"] == message)
             .count();
-        if seen >= count {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("no log line {message:?} ({count}) within 20 s");
+        seen >= count
+    })
+    .await;
 }
 
 async fn health_details(plugin: &PluginProcess) -> Value {
