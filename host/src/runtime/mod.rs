@@ -606,7 +606,10 @@ impl Runtime {
         rpc: Rpc,
         stop: Option<(Instant, Duration)>,
     ) -> Result<Instance, CallError> {
-        let grace = tokio::time::Instant::now() + SLOT_RELEASE_GRACE;
+        // Never past the call's own deadline: a refusal says more than a
+        // timeout.
+        let grace = Instant::now() + SLOT_RELEASE_GRACE;
+        let grace = tokio::time::Instant::from_std(stop.map_or(grace, |(at, _)| grace.min(at)));
         loop {
             let released = self.slots.0.notified();
             let mut released = std::pin::pin!(released);
