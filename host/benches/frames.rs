@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use grafana_wasm_host::frames::to_arrow;
-use grafana_wasm_host::rpc::Rpc;
+use grafana_wasm_host::rpc::{Incoming, Rpc};
 use grafana_wasm_host::runtime::Runtime;
 use grafana_wasm_host::runtime::bindings::frames::{Field, Frame, FrameData, Values, VarBytes};
 use grafana_wasm_host::runtime::bindings::handlers::data;
@@ -106,7 +106,8 @@ fn request(rows: usize) -> QueryDataRequest {
 /// One guest call: (the frame, guest build time, whole call time).
 async fn guest_frame(runtime: &Arc<Runtime>, rows: usize) -> (Frame, Duration, Duration) {
     let mut req = request(rows);
-    let scope = runtime.scope_withholding_secrets(Rpc::QueryData, &mut req.plugin_context, None);
+    let scope = runtime
+        .scope_withholding_secrets(&Incoming::internal(Rpc::QueryData), &mut req.plugin_context);
     let started = Instant::now();
     let mut response = runtime
         .unary::<data::GuestIndices, _>(scope, |guest, store| {

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use grafana_wasm_host::convert::{from_proto, to_proto};
-use grafana_wasm_host::rpc::Rpc;
+use grafana_wasm_host::rpc::{Incoming, Rpc};
 use grafana_wasm_host::runtime::Runtime;
 use grafana_wasm_host::runtime::bindings::handlers::data;
 use grafana_wasm_proto::pluginv2 as pb;
@@ -111,8 +111,10 @@ fn guest_call(c: &mut Criterion) {
 /// encoded as Grafana receives it.
 async fn query_to_arrow(runtime: &Arc<Runtime>, points: usize) -> pb::QueryDataResponse {
     let mut request = from_proto::query_data_request(grafana_request(points));
-    let scope =
-        runtime.scope_withholding_secrets(Rpc::QueryData, &mut request.plugin_context, None);
+    let scope = runtime.scope_withholding_secrets(
+        &Incoming::internal(Rpc::QueryData),
+        &mut request.plugin_context,
+    );
     let format = request.format;
     let response = runtime
         .unary::<data::GuestIndices, _>(scope, |guest, store| {

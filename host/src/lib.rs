@@ -33,3 +33,4 @@ mod scaffold;
 pub mod server;
 pub mod standalone;
 mod timerange;
+pub mod traces;

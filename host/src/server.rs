@@ -34,6 +34,10 @@ const SHUTDOWN_BUDGET: Duration = Duration::from_millis(800);
 /// of idle instances.
 const GUEST_SHUTDOWN_BUDGET: Duration = Duration::from_millis(600);
 
+/// After the guests have stopped: how long the spans still queued may take
+/// to reach the collector (the rest of the exit's second).
+const TRACE_FLUSH_BUDGET: Duration = Duration::from_millis(150);
+
 /// How often the host looks whether the process that launched it is gone.
 const PARENT_POLL: Duration = Duration::from_millis(100);
 
@@ -151,6 +155,12 @@ async fn start(
     shutdown: CancellationToken,
     controller: Controller,
 ) -> anyhow::Result<(Routes, Arc<Runtime>)> {
+    let env = |name: &str| std::env::var(name).ok();
+    crate::traces::start_from_env(
+        &config.runtime.plugin_id,
+        &config.runtime.plugin_version,
+        env,
+    );
     let metrics = Metrics::new().context("creating the metrics registry")?;
     let runtime =
         Arc::new(Runtime::new(&config.component, config.runtime, config.sandbox, metrics).await?);
@@ -180,6 +190,9 @@ where
 {
     let server = Server::builder()
         .http2_max_pending_accept_reset_streams(Some(PENDING_RESET_STREAMS))
+        .layer(crate::grpc::metered::MeteredLayer(
+            runtime.metrics().clone(),
+        ))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
     let mut server = std::pin::pin!(server);
@@ -191,6 +204,7 @@ where
         () = shutdown.cancelled() => {
             let closed = tokio::time::timeout(SHUTDOWN_BUDGET, &mut server);
             let ((), closed) = tokio::join!(runtime.shut_down(GUEST_SHUTDOWN_BUDGET), closed);
+            crate::traces::shut_down(TRACE_FLUSH_BUDGET).await;
             match closed {
                 Ok(Ok(())) => {}
                 Ok(Err(err)) => tracing::warn!(error = %err, "the gRPC server failed while stopping"),

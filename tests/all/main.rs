@@ -2,6 +2,7 @@
 //! Grafana launches a backend plugin, serving real components built from
 //! `example-plugins/` and `tests/guests/`.
 
+mod accounting;
 mod bad_input;
 mod broken;
 mod cache;
@@ -26,3 +27,4 @@ mod soak;
 mod standalone;
 mod support;
 mod swap;
+mod traces;

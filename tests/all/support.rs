@@ -373,25 +373,50 @@ pub fn resident_kib(pid: u32) -> u64 {
 /// Grafana sends them: basic auth `grafana` / `s3cret`.
 pub const BASIC_AUTH: &str = "basic z3jhzmfuytpzm2nyzxq="; // base64("grafana:s3cret"), lowercased
 
+/// The head of the HTTP request arriving on `socket`, lowercased.
+fn request_head(socket: &mut std::net::TcpStream) -> String {
+    use std::io::Read as _;
+    let mut head = Vec::new();
+    let mut buf = [0_u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match socket.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&head).to_ascii_lowercase()
+}
+
+/// An HTTP server on loopback answering `{}` to everything: its port and
+/// the request heads it received, lowercased.
+pub fn recording_api() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::Write as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = heads.clone();
+    std::thread::spawn(move || {
+        for socket in listener.incoming() {
+            let Ok(mut socket) = socket else { return };
+            seen.lock().unwrap().push(request_head(&mut socket));
+            let _ = socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}");
+        }
+    });
+    (port, heads)
+}
+
 /// A JSON API on 127.0.0.1 answering each GET of a `routes` path with its
 /// body when the request carries `authorization` (compared lowercased),
 /// 404 for other paths, 401 without it. Returns its port.
 pub fn json_api(authorization: &'static str, routes: &'static [(&str, &str)]) -> u16 {
-    use std::io::{Read as _, Write as _};
+    use std::io::Write as _;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for socket in listener.incoming() {
             let Ok(mut socket) = socket else { return };
-            let mut head = Vec::new();
-            let mut buf = [0_u8; 4096];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                match socket.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => head.extend_from_slice(&buf[..n]),
-                }
-            }
-            let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+            let head = request_head(&mut socket);
             let route = routes
                 .iter()
                 .find(|(path, _)| head.starts_with(&format!("get {path} ")));

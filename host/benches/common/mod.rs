@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use grafana_wasm_host::metrics::Metrics;
-use grafana_wasm_host::rpc::Rpc;
+use grafana_wasm_host::rpc::{Incoming, Rpc};
 use grafana_wasm_host::runtime::bindings::handlers::diagnostics;
 use grafana_wasm_host::runtime::bindings::types::{
     CheckHealthRequest, DataSourceInstanceSettings, PluginContext,
@@ -72,7 +72,10 @@ pub fn health_request(version: i64) -> CheckHealthRequest {
 pub async fn health_call(runtime: &Arc<Runtime>, version: i64) -> Duration {
     let mut req = health_request(version);
     let started = Instant::now();
-    let scope = runtime.scope_withholding_secrets(Rpc::CheckHealth, &mut req.plugin_context, None);
+    let scope = runtime.scope_withholding_secrets(
+        &Incoming::internal(Rpc::CheckHealth),
+        &mut req.plugin_context,
+    );
     runtime
         .unary::<diagnostics::GuestIndices, _>(scope, |guest, store| {
             Box::pin(async move { guest.call_check_health(store, &req).await })

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use grafana_wasm_proto::pluginv2 as pb;
 use tonic::{Request, Response, Status};
 
-use super::requested_deadline;
 use crate::convert::{from_proto, to_proto};
 use crate::rpc::Rpc;
 use crate::runtime::Runtime;
@@ -37,13 +36,11 @@ impl pb::admission_control_server::AdmissionControl for AdmissionService {
         &self,
         request: Request<pb::AdmissionRequest>,
     ) -> Result<Response<pb::ValidationResponse>, Status> {
-        let requested = requested_deadline(&request);
+        let incoming = super::incoming(&request, Rpc::ValidateAdmission);
         let mut request = admission_request(request.into_inner())?;
-        let scope = self.runtime.scope_withholding_secrets(
-            Rpc::ValidateAdmission,
-            &mut request.plugin_context,
-            requested,
-        );
+        let scope = self
+            .runtime
+            .scope_withholding_secrets(&incoming, &mut request.plugin_context);
         let response = self
             .runtime
             .unary::<admission::GuestIndices, _>(scope, |guest, store| {
@@ -57,13 +54,11 @@ impl pb::admission_control_server::AdmissionControl for AdmissionService {
         &self,
         request: Request<pb::AdmissionRequest>,
     ) -> Result<Response<pb::MutationResponse>, Status> {
-        let requested = requested_deadline(&request);
+        let incoming = super::incoming(&request, Rpc::MutateAdmission);
         let mut request = admission_request(request.into_inner())?;
-        let scope = self.runtime.scope_withholding_secrets(
-            Rpc::MutateAdmission,
-            &mut request.plugin_context,
-            requested,
-        );
+        let scope = self
+            .runtime
+            .scope_withholding_secrets(&incoming, &mut request.plugin_context);
         let response = self
             .runtime
             .unary::<admission::GuestIndices, _>(scope, |guest, store| {

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use grafana_wasm_proto::pluginv2 as pb;
 use tonic::{Request, Response, Status};
 
-use super::requested_deadline;
 use crate::convert::{from_proto, to_proto};
 use crate::rpc::Rpc;
 use crate::runtime::Runtime;
@@ -30,13 +29,11 @@ impl pb::resource_conversion_server::ResourceConversion for ConversionService {
         &self,
         request: Request<pb::ConversionRequest>,
     ) -> Result<Response<pb::ConversionResponse>, Status> {
-        let requested = requested_deadline(&request);
+        let incoming = super::incoming(&request, Rpc::ConvertObjects);
         let mut request = from_proto::conversion_request(request.into_inner());
-        let scope = self.runtime.scope_withholding_secrets(
-            Rpc::ConvertObjects,
-            &mut request.plugin_context,
-            requested,
-        );
+        let scope = self
+            .runtime
+            .scope_withholding_secrets(&incoming, &mut request.plugin_context);
         let response = self
             .runtime
             .unary::<conversion::GuestIndices, _>(scope, |guest, store| {

@@ -8,7 +8,6 @@ use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
 use super::pump::{self, Forward, Outgoing};
-use super::requested_deadline;
 use crate::convert::{from_proto, to_proto};
 use crate::frames::Include;
 use crate::rpc::Rpc;
@@ -34,13 +33,11 @@ impl pb::data_server::Data for DataService {
         &self,
         request: Request<pb::QueryDataRequest>,
     ) -> Result<Response<pb::QueryDataResponse>, Status> {
-        let requested = requested_deadline(&request);
+        let incoming = super::incoming(&request, Rpc::QueryData);
         let mut request = from_proto::query_data_request(request.into_inner());
-        let scope = self.runtime.scope_withholding_secrets(
-            Rpc::QueryData,
-            &mut request.plugin_context,
-            requested,
-        );
+        let scope = self
+            .runtime
+            .scope_withholding_secrets(&incoming, &mut request.plugin_context);
         let format = request.format;
         let response = self
             .runtime
@@ -48,6 +45,7 @@ impl pb::data_server::Data for DataService {
                 Box::pin(async move { guest.call_query_data(store, &request).await })
             })
             .await?;
+        let _encoding = incoming.span.stage("encode");
         Ok(Response::new(to_proto::query_data_response(
             response, format,
         )))
@@ -59,13 +57,11 @@ impl pb::data_server::Data for DataService {
         &self,
         request: Request<pb::QueryChunkedDataRequest>,
     ) -> Result<Response<Self::QueryChunkedDataStream>, Status> {
-        let requested = requested_deadline(&request);
+        let incoming = super::incoming(&request, Rpc::QueryChunkedData);
         let mut request = from_proto::query_chunked_data_request(request.into_inner());
-        let scope = self.runtime.scope_withholding_secrets(
-            Rpc::QueryChunkedData,
-            &mut request.plugin_context,
-            requested,
-        );
+        let scope = self
+            .runtime
+            .scope_withholding_secrets(&incoming, &mut request.plugin_context);
         let chunks = Chunks::new(request.format);
         let (sender, from_guest) = mpsc::channel(pump::CAPACITY);
         let outbox = Outbox {
@@ -74,6 +70,8 @@ impl pb::data_server::Data for DataService {
         };
         let runtime = self.runtime.clone();
         let call = async move {
+            // The RPC's span lasts until the last chunk.
+            let _incoming = incoming;
             runtime
                 .call::<chunked_data::GuestIndices, _>(scope, outbox, |guest, store| {
                     Box::pin(async move { guest.call_query_chunked_data(store, &request).await })

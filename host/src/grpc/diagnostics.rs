@@ -5,7 +5,6 @@ use std::sync::Arc;
 use grafana_wasm_proto::pluginv2 as pb;
 use tonic::{Request, Response, Status};
 
-use super::requested_deadline;
 use crate::convert::{from_proto, to_proto};
 use crate::rpc::Rpc;
 use crate::runtime::bindings::handlers::diagnostics;
@@ -29,13 +28,11 @@ impl pb::diagnostics_server::Diagnostics for DiagnosticsService {
         &self,
         request: Request<pb::CheckHealthRequest>,
     ) -> Result<Response<pb::CheckHealthResponse>, Status> {
-        let requested = requested_deadline(&request);
+        let incoming = super::incoming(&request, Rpc::CheckHealth);
         let mut request = from_proto::check_health_request(request.into_inner());
-        let scope = self.runtime.scope_withholding_secrets(
-            Rpc::CheckHealth,
-            &mut request.plugin_context,
-            requested,
-        );
+        let scope = self
+            .runtime
+            .scope_withholding_secrets(&incoming, &mut request.plugin_context);
         let result = self
             .runtime
             .unary::<HealthIndices, _>(scope, |guest, store| {
@@ -69,13 +66,11 @@ impl pb::diagnostics_server::Diagnostics for DiagnosticsService {
         &self,
         request: Request<pb::CollectMetricsRequest>,
     ) -> Result<Response<pb::CollectMetricsResponse>, Status> {
-        let requested = requested_deadline(&request);
+        let incoming = super::incoming(&request, Rpc::CollectMetrics);
         let mut request = from_proto::collect_metrics_request(request.into_inner());
-        let scope = self.runtime.scope_withholding_secrets(
-            Rpc::CollectMetrics,
-            &mut request.plugin_context,
-            requested,
-        );
+        let scope = self
+            .runtime
+            .scope_withholding_secrets(&incoming, &mut request.plugin_context);
         let result = self
             .runtime
             .unary::<diagnostics::GuestIndices, _>(scope, |guest, store| {

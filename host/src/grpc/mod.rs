@@ -7,6 +7,7 @@ mod conversion;
 mod data;
 mod diagnostics;
 mod goplugin;
+pub mod metered;
 mod pump;
 mod resource;
 mod status;
@@ -19,6 +20,7 @@ use grafana_wasm_proto::{goplugin as gp, pluginv2 as pb};
 use tokio_util::sync::CancellationToken;
 use tonic::service::RoutesBuilder;
 
+use crate::rpc::{Incoming, Rpc};
 use crate::runtime::Runtime;
 
 /// Largest request Grafana may send, as the Go SDK's default (16 MiB).
@@ -81,6 +83,21 @@ pub fn routes(
         ));
     }
     routes
+}
+
+/// What every handler reads from Grafana's request before converting it:
+/// the deadline, and the trace context the call's span continues.
+pub fn incoming<T>(request: &tonic::Request<T>, rpc: Rpc) -> Incoming {
+    Incoming {
+        rpc,
+        requested: requested_deadline(request),
+        span: crate::traces::incoming(
+            request.metadata(),
+            rpc.endpoint(),
+            rpc.service(),
+            rpc.name(),
+        ),
+    }
 }
 
 /// The deadline Grafana set on a call (`grpc-timeout`: up to 8 digits and

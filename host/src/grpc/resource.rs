@@ -8,7 +8,6 @@ use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
 use super::pump::{self, Forward, Outgoing};
-use super::requested_deadline;
 use crate::convert::{from_proto, to_proto};
 use crate::rpc::Rpc;
 use crate::runtime::bindings::handlers::resource;
@@ -35,13 +34,11 @@ impl pb::resource_server::Resource for ResourceService {
         &self,
         request: Request<pb::CallResourceRequest>,
     ) -> Result<Response<Self::CallResourceStream>, Status> {
-        let requested = requested_deadline(&request);
+        let incoming = super::incoming(&request, Rpc::CallResource);
         let mut request = from_proto::call_resource_request(request.into_inner());
-        let scope = self.runtime.scope_withholding_secrets(
-            Rpc::CallResource,
-            &mut request.plugin_context,
-            requested,
-        );
+        let scope = self
+            .runtime
+            .scope_withholding_secrets(&incoming, &mut request.plugin_context);
         let (sender, from_guest) = mpsc::channel(pump::CAPACITY);
         let outbox = Outbox {
             resource: Some(sender),
@@ -49,6 +46,8 @@ impl pb::resource_server::Resource for ResourceService {
         };
         let runtime = self.runtime.clone();
         let call = async move {
+            // The RPC's span lasts until the guest's answer is complete.
+            let _incoming = incoming;
             runtime
                 .call::<resource::GuestIndices, _>(scope, outbox, |guest, store| {
                     Box::pin(async move { guest.call_call_resource(store, &request).await })

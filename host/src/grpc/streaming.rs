@@ -8,7 +8,6 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use super::pump::{self, Forward, Outgoing};
-use super::requested_deadline;
 use crate::convert::{from_proto, to_proto};
 use crate::rpc::Rpc;
 use crate::runtime::bindings::handlers::streaming;
@@ -34,13 +33,11 @@ impl pb::stream_server::Stream for StreamService {
         &self,
         request: Request<pb::SubscribeStreamRequest>,
     ) -> Result<Response<pb::SubscribeStreamResponse>, Status> {
-        let requested = requested_deadline(&request);
+        let incoming = super::incoming(&request, Rpc::SubscribeStream);
         let mut request = from_proto::subscribe_stream_request(request.into_inner());
-        let scope = self.runtime.scope_withholding_secrets(
-            Rpc::SubscribeStream,
-            &mut request.plugin_context,
-            requested,
-        );
+        let scope = self
+            .runtime
+            .scope_withholding_secrets(&incoming, &mut request.plugin_context);
         let response = self
             .runtime
             .unary::<streaming::GuestIndices, _>(scope, |guest, store| {
@@ -54,13 +51,11 @@ impl pb::stream_server::Stream for StreamService {
         &self,
         request: Request<pb::PublishStreamRequest>,
     ) -> Result<Response<pb::PublishStreamResponse>, Status> {
-        let requested = requested_deadline(&request);
+        let incoming = super::incoming(&request, Rpc::PublishStream);
         let mut request = from_proto::publish_stream_request(request.into_inner());
-        let scope = self.runtime.scope_withholding_secrets(
-            Rpc::PublishStream,
-            &mut request.plugin_context,
-            requested,
-        );
+        let scope = self
+            .runtime
+            .scope_withholding_secrets(&incoming, &mut request.plugin_context);
         let response = self
             .runtime
             .unary::<streaming::GuestIndices, _>(scope, |guest, store| {
@@ -76,13 +71,11 @@ impl pb::stream_server::Stream for StreamService {
         &self,
         request: Request<pb::RunStreamRequest>,
     ) -> Result<Response<Self::RunStreamStream>, Status> {
-        let requested = requested_deadline(&request);
+        let incoming = super::incoming(&request, Rpc::RunStream);
         let mut request = from_proto::run_stream_request(request.into_inner());
-        let scope = self.runtime.scope_withholding_secrets(
-            Rpc::RunStream,
-            &mut request.plugin_context,
-            requested,
-        );
+        let scope = self
+            .runtime
+            .scope_withholding_secrets(&incoming, &mut request.plugin_context);
         let (sender, from_guest) = mpsc::channel(pump::CAPACITY);
         let outbox = Outbox {
             stream: Some(sender),
@@ -95,6 +88,8 @@ impl pb::stream_server::Stream for StreamService {
         // again once the plugin is back (it never re-runs one that ended
         // OK).
         let call = async move {
+            // The RPC's span lasts as long as the stream.
+            let _incoming = incoming;
             let run = runtime.call::<streaming::GuestIndices, _>(scope, outbox, |guest, store| {
                 Box::pin(async move { guest.call_run_stream(store, &request).await })
             });

@@ -11,6 +11,7 @@ mod contract;
 mod engine;
 mod health;
 mod known;
+mod outcome;
 mod packet;
 mod plugin;
 mod pool;
@@ -34,12 +35,14 @@ pub use pool::InstanceKey;
 pub use state::{GuestState, Outbox, Queued};
 pub use swap::{Loaded, ReloadOutcome};
 
-use crate::metrics::Metrics;
-use crate::rpc::Rpc;
+use crate::metrics::{Account, Metrics};
+use crate::rpc::{Incoming, Rpc};
 use crate::sandbox::http::CallHttp;
 use crate::sandbox::limits::{self, BackedOff, Overloaded};
 use crate::sandbox::{ConfigError, Sandbox, SandboxConfig};
+use crate::traces::CallTrace;
 use bindings::types::{HandlerError, PluginContext, PluginError};
+pub use outcome::Answer;
 use threads::GuestThreads;
 
 /// A guest export call in flight: its trap, or the handler's result.
@@ -162,13 +165,16 @@ impl StopAt {
 }
 
 /// One call's place in the sandbox: which RPC, for which plugin instance,
-/// until when, and what its outgoing HTTP requests need.
+/// until when, what its outgoing HTTP requests need, its span and the
+/// datasource's account it is charged to.
 pub struct CallScope {
     rpc: Rpc,
     key: InstanceKey,
     deadline: Option<Duration>,
     http: CallHttp,
     idle_per_key: usize,
+    trace: CallTrace,
+    account: Arc<Account>,
 }
 
 /// Runs the plugin component: hands out sandboxed instances for calls,
@@ -278,6 +284,7 @@ impl Runtime {
             &self.settings.plugin_id,
             &self.sandbox,
             self.metrics.clone(),
+            self.metrics.datasource(None),
         )
         .map_err(|cause| LoadError::Contract {
             path: self.component.clone(),
@@ -318,26 +325,32 @@ impl Runtime {
         })
     }
 
-    /// The scope of a call of `rpc` for the plugin instance `ctx`
-    /// addresses, with the deadline Grafana asked for; and, as the name
-    /// says, the decrypted secrets the guest must not see (without
-    /// `raw_secrets`) are taken out of `ctx`, after the host has read the
-    /// datasource's HTTP settings from them. Every call passes through
-    /// here before its request reaches the guest, so no handler can forget.
+    /// The scope of the `incoming` call for the plugin instance `ctx`
+    /// addresses, with the deadline Grafana asked for, its span described
+    /// as the Go SDK describes it; and, as the name says, the decrypted
+    /// secrets the guest must not see (without `raw_secrets`) are taken
+    /// out of `ctx`, after the host has read the datasource's HTTP
+    /// settings from them. Every call passes through here before its
+    /// request reaches the guest, so no handler can forget.
     pub fn scope_withholding_secrets(
         &self,
-        rpc: Rpc,
+        incoming: &Incoming,
         ctx: &mut PluginContext,
-        requested: Option<Duration>,
     ) -> CallScope {
+        let rpc = incoming.rpc;
+        let trace = incoming.span.trace();
+        describe(&trace, ctx);
         let key = InstanceKey::of(ctx);
         let datasource = self.known.datasource_http(&key, ctx);
+        let account = self.metrics.datasource(key.datasource_uid().as_deref());
         CallScope {
             rpc,
             key,
-            deadline: self.sandbox.deadlines.of(rpc, requested),
+            deadline: self.sandbox.deadlines.of(rpc, incoming.requested),
             http: self.sandbox.call_http(ctx, datasource),
             idle_per_key: self.sandbox.idle_per_key(ctx),
+            trace,
+            account,
         }
     }
 
@@ -351,12 +364,14 @@ impl Runtime {
         &self,
         plugin: &Arc<Plugin>,
         rpc: Rpc,
+        account: &Arc<Account>,
         stop: Option<(Instant, Duration)>,
     ) -> Result<Instance, CallError> {
         let state = GuestState::new(
             &self.settings.plugin_id,
             &self.sandbox,
             self.metrics.clone(),
+            account.clone(),
         )
         .map_err(|cause| self.trap(rpc, cause))?;
         let mut store = state.into_store(&self.engine);
@@ -409,9 +424,15 @@ impl Runtime {
     where
         F: Family + Send + Sync + 'static,
         F::Guest: Send,
-        R: Send + 'static,
+        R: Answer + Send + 'static,
     {
-        match self.loaded() {
+        let report = outcome::Report::new(
+            scope.rpc,
+            scope.trace.clone(),
+            scope.account.clone(),
+            self.metrics.clone(),
+        );
+        let result = match self.loaded() {
             Ok(loaded) => self.call_on::<F, R>(&loaded, scope, outbox, call).await,
             Err(err) => {
                 let result = Err(err);
@@ -419,7 +440,9 @@ impl Runtime {
                     .observe_call(scope.rpc, &result, Duration::ZERO);
                 result
             }
-        }
+        };
+        report.finish(&result);
+        result
     }
 
     /// [`Runtime::call`] on one version of the component. The deadline is
@@ -445,8 +468,11 @@ impl Runtime {
         let (rpc, key) = (scope.rpc, scope.key.clone());
         let stop = scope.deadline.map(|limit| (started + limit, limit));
         let settled = Arc::new(Settled::default());
+        let admission = scope.trace.stage("sandbox.admission");
         let admitted_and_run = async {
-            let admitted = self.admit(rpc, &key).await?;
+            let admitted = self.admit(rpc, &key).await;
+            drop(admission);
+            let admitted = admitted?;
             settled.start();
             let rank = admitted.rank();
             let (runtime, loaded, settles) = (self.clone(), loaded.clone(), settled.clone());
@@ -520,22 +546,36 @@ impl Runtime {
         let CallScope {
             rpc,
             key,
-            http,
+            mut http,
             idle_per_key,
+            trace,
+            account,
             ..
         } = scope;
+        let cpu = ThreadCpu::start();
+        let checkout = trace.stage("sandbox.checkout");
         let mut instance = self
-            .check_out(loaded, rpc, &key, stop)
+            .check_out(loaded, rpc, &key, &account, stop)
             .await
+            .inspect(|(_, warm)| {
+                checkout.set("sandbox.instance", if *warm { "pooled" } else { "fresh" });
+            })
             .inspect_err(|err| {
                 // No room is not the guest's failure.
                 if !matches!(err, CallError::Overloaded { .. }) && settled.settle() {
                     self.sandbox.backoff.record(&key, true);
                 }
-            })?;
+            })?
+            .0;
+        drop(checkout);
+        let guest = trace.stage("sandbox.guest");
+        http.trace = guest.trace();
+        http.account = Some(account.clone());
         instance.prepare(stop, outbox, http);
         let outcome = self.invoke::<F, R>(loaded, &mut instance, rpc, call).await;
         instance.clear();
+        drop(guest);
+        account.cpu(cpu.spent());
         let healthy = matches!(
             outcome,
             Ok(_) | Err(CallError::Failed(_) | CallError::Unimplemented)
@@ -550,21 +590,26 @@ impl Runtime {
         outcome
     }
 
-    /// An instance for a call of `key`: a warm one when one is idle, else
-    /// a fresh one. Idle instances of older settings of the same
-    /// datasource are disposed of on the way.
+    /// An instance for a call of `key`, and whether it was warm: a warm
+    /// one when one is idle, else a fresh one charged to `account`. Idle
+    /// instances of older settings of the same datasource are disposed of
+    /// on the way.
     async fn check_out(
         &self,
         loaded: &Loaded,
         rpc: Rpc,
         key: &InstanceKey,
+        account: &Arc<Account>,
         stop: Option<(Instant, Duration)>,
-    ) -> Result<Instance, CallError> {
+    ) -> Result<(Instance, bool), CallError> {
         let (warm, stale) = loaded.idle.take(key);
         self.dispose(stale);
         match warm {
-            Some(warm) => Ok(warm),
-            None => self.fresh_instance(loaded, rpc, stop).await,
+            Some(warm) => Ok((warm, true)),
+            None => Ok((
+                self.fresh_instance(loaded, rpc, account, stop).await?,
+                false,
+            )),
         }
     }
 
@@ -604,6 +649,7 @@ impl Runtime {
         &self,
         loaded: &Loaded,
         rpc: Rpc,
+        account: &Arc<Account>,
         stop: Option<(Instant, Duration)>,
     ) -> Result<Instance, CallError> {
         // Never past the call's own deadline: a refusal says more than a
@@ -614,7 +660,7 @@ impl Runtime {
             let released = self.slots.0.notified();
             let mut released = std::pin::pin!(released);
             released.as_mut().enable();
-            match self.instantiate(&loaded.plugin, rpc, stop).await {
+            match self.instantiate(&loaded.plugin, rpc, account, stop).await {
                 Err(CallError::Overloaded { .. }) if let Some(idle) = loaded.idle.take_oldest() => {
                     tracing::debug!(
                         rpc = rpc.name(),
@@ -693,7 +739,7 @@ impl Runtime {
     }
 
     /// The host's metrics.
-    pub fn metrics(&self) -> &Metrics {
+    pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
     }
 
@@ -711,7 +757,7 @@ impl Runtime {
     where
         F: Family + Send + Sync + 'static,
         F::Guest: Send,
-        R: Send + 'static,
+        R: Answer + Send + 'static,
     {
         self.call::<F, R>(scope, Outbox::default(), call).await
     }
@@ -752,6 +798,43 @@ impl Runtime {
         };
         tracing::error!(rpc = rpc.name(), error = %err, "guest call failed");
         err
+    }
+}
+
+/// Sets the attributes the Go SDK's tracing middleware sets on an RPC's
+/// span from its plugin context.
+fn describe(trace: &CallTrace, ctx: &PluginContext) {
+    trace.set("plugin_id", ctx.plugin_id.clone());
+    trace.set("org_id", ctx.org_id);
+    if let Some(ds) = &ctx.data_source_instance_settings {
+        trace.set("datasource_name", ds.name.clone());
+        trace.set("datasource_uid", ds.uid.clone());
+    }
+    if let Some(user) = &ctx.user {
+        trace.set("user", user.name.clone());
+    }
+}
+
+/// CPU time of the current thread (a guest call's: each runs on a thread
+/// of its own from start to end).
+struct ThreadCpu(Duration);
+
+impl ThreadCpu {
+    fn start() -> Self {
+        Self(Self::now())
+    }
+
+    fn now() -> Duration {
+        let time = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        Duration::new(
+            u64::try_from(time.tv_sec).unwrap_or(0),
+            u32::try_from(time.tv_nsec).unwrap_or(0),
+        )
+    }
+
+    /// CPU time the thread spent since [`ThreadCpu::start`].
+    fn spent(&self) -> Duration {
+        Self::now().saturating_sub(self.0)
     }
 }
 
@@ -861,6 +944,7 @@ impl Instance {
         self.stop_at.set(stop);
         let state = self.store.data_mut();
         state.outbox = outbox;
+        state.log.set_trace_id(http.trace.trace_id());
         state.http.call = http;
         self.store.set_epoch_deadline(1);
     }
@@ -872,6 +956,7 @@ impl Instance {
         let state = self.store.data_mut();
         state.outbox = Outbox::default();
         state.http.call = CallHttp::default();
+        state.log.set_trace_id(None);
         state.log.report_dropped();
     }
 

@@ -104,6 +104,16 @@ impl InstanceKey {
         }
     }
 
+    /// The datasource's uid (its numeric id in Grafanas without uids), the
+    /// label of its account; `None` for apps and plugin-wide calls.
+    pub fn datasource_uid(&self) -> Option<std::borrow::Cow<'_, str>> {
+        match &self.target {
+            Target::DataSource { uid, .. } if !uid.is_empty() => Some(uid.into()),
+            Target::DataSource { id, .. } => Some(id.to_string().into()),
+            Target::App { .. } | Target::Plugin => None,
+        }
+    }
+
     /// Whether `other` is the same plugin instance at other settings.
     pub(super) fn is_older_version_of(&self, other: &Self) -> bool {
         self.target == other.target

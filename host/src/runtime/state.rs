@@ -13,7 +13,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use super::bindings::grafana::plugin::{chunk_sender, frames, log, resource_sender, stream_sender};
 use super::bindings::types::{self, CallResourceResponse, DataChunk, SendError};
 use crate::logging;
-use crate::metrics::Metrics;
+use crate::metrics::{Account, Metrics};
 use crate::sandbox::Sandbox;
 use crate::sandbox::http::OutboundHttp;
 use crate::sandbox::logs::GuestLog;
@@ -44,21 +44,30 @@ pub const FIELD_SIZE_LIMIT: usize = 32 * 1024;
 pub const MAX_COMPONENT_HANDLES: usize = 20_000;
 
 /// Caps a guest's linear memory and tables, and accounts for its memory
-/// and its existence in the host's metrics.
+/// and its existence in the host's metrics, and in its datasource's.
 pub struct GuestLimiter {
     max_memory: usize,
     memory: usize,
     metrics: Arc<Metrics>,
+    account: Arc<Account>,
 }
 
 impl GuestLimiter {
-    fn new(max_memory: usize, metrics: Arc<Metrics>) -> Self {
+    fn new(max_memory: usize, metrics: Arc<Metrics>, account: Arc<Account>) -> Self {
         metrics.add_instances(1);
+        account.add_instances(1);
         Self {
             max_memory,
             memory: 0,
             metrics,
+            account,
         }
+    }
+
+    /// Guest linear memory grew (or, negative, was released).
+    fn add_memory(&self, delta: i64) {
+        self.metrics.add_memory(delta);
+        self.account.add_memory(delta);
     }
 
     /// The memory cap less the guest's linear memory: what its host-side
@@ -70,8 +79,9 @@ impl GuestLimiter {
 
 impl Drop for GuestLimiter {
     fn drop(&mut self) {
-        self.metrics.add_memory(-(self.memory as i64));
+        self.add_memory(-(self.memory as i64));
         self.metrics.add_instances(-1);
+        self.account.add_instances(-1);
     }
 }
 
@@ -193,7 +203,7 @@ pub struct GuestState {
 
 impl GuestState {
     /// State for a new instance of plugin `plugin_id`, with the
-    /// capabilities and limits `sandbox` grants.
+    /// capabilities and limits `sandbox` grants, charged to `account`.
     ///
     /// # Errors
     /// A granted directory that can no longer be opened.
@@ -201,6 +211,7 @@ impl GuestState {
         plugin_id: &Arc<str>,
         sandbox: &Sandbox,
         metrics: Arc<Metrics>,
+        account: Arc<Account>,
     ) -> wasmtime::Result<Self> {
         let log = GuestLog::new(
             plugin_id.clone(),
@@ -212,7 +223,7 @@ impl GuestState {
             http_ctx: http_context(),
             table: ResourceTable::new(),
             http: OutboundHttp::new(sandbox.http.clone()),
-            limits: GuestLimiter::new(sandbox.config.max_memory_bytes(), metrics),
+            limits: GuestLimiter::new(sandbox.config.max_memory_bytes(), metrics, account),
             plugin_id: plugin_id.clone(),
             outbox: Outbox::default(),
             queue: QueueBudget::new(sandbox.config.max_memory_bytes()),
@@ -281,7 +292,7 @@ impl ResourceLimiter for GuestState {
             );
         }
         self.limits.memory = total;
-        self.limits.metrics.add_memory(grown as i64);
+        self.limits.add_memory(grown as i64);
         Ok(true)
     }
 

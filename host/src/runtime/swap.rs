@@ -23,7 +23,7 @@ use super::bindings::types::{CheckHealthRequest, CheckHealthResult, HealthStatus
 use super::health::HealthIndices;
 use super::pool::IdlePool;
 use super::{CallError, Outbox, Plugin, Runtime};
-use crate::rpc::Rpc;
+use crate::rpc::{Incoming, Rpc};
 use crate::sandbox::Sandbox;
 
 /// One version of the component, serving calls.
@@ -215,7 +215,7 @@ impl Runtime {
         version: &Arc<Loaded>,
         mut ctx: PluginContext,
     ) -> Result<CheckHealthResult, CallError> {
-        let scope = self.scope_withholding_secrets(Rpc::CheckHealth, &mut ctx, None);
+        let scope = self.scope_withholding_secrets(&Incoming::internal(Rpc::CheckHealth), &mut ctx);
         let request = CheckHealthRequest {
             plugin_context: ctx,
             headers: Vec::new(),

@@ -14,9 +14,10 @@
 //! outgoing HTTP) whatever the server's workers are doing.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::OnceLock;
 use std::time::Duration;
 
+use tokio::runtime::{Builder, Handle, Runtime};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -31,7 +32,7 @@ const MAX_THREADS: usize = 1024;
 const KEEP_ALIVE: Duration = Duration::from_secs(30);
 
 /// Largest nice value (least priority).
-const MAX_NICE: f64 = 19.0;
+const MAX_NICE: i32 = 19;
 
 /// The nice value of a datasource's `rank`-th concurrent call: each nice
 /// step divides a thread's weight by about 1.25, so `ln(rank) / ln(1.25)`
@@ -39,16 +40,26 @@ const MAX_NICE: f64 = 19.0;
 fn nice_for(rank: usize) -> i32 {
     ((rank.max(1) as f64).ln() / 1.25_f64.ln())
         .round()
-        .min(MAX_NICE) as i32
+        .min(f64::from(MAX_NICE)) as i32
 }
 
 /// Why a guest call produced nothing: the host is stopping.
 #[derive(Debug, Clone, Copy)]
 pub struct Stopped;
 
+/// A call's outcome, or its panic (`None`: the runtime stopped).
+type Outcome<T> = Result<T, Option<Box<dyn std::any::Any + Send>>>;
+
 /// The guests' runtime and threads.
 pub struct GuestThreads {
-    runtime: Option<tokio::runtime::Runtime>,
+    /// Drives the guests' timers and sockets; its blocking threads run the
+    /// calls of nice value 0.
+    runtime: Option<Runtime>,
+    /// One pool of threads per nice value above 0, made when first used:
+    /// a thread's priority cannot be raised again without privileges, so
+    /// a thread keeps its nice value and serves only calls of that value.
+    /// `None` when the pool could not be made (its calls use value 0).
+    niced: [OnceLock<Option<Runtime>>; MAX_NICE as usize],
     /// Cancelled at shutdown: every call ends at its next yield.
     stop: CancellationToken,
     /// The calls running, for waiting on them at shutdown.
@@ -61,7 +72,7 @@ impl GuestThreads {
     /// # Errors
     /// When its threads cannot be started.
     pub fn new() -> std::io::Result<Self> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
+        let runtime = Builder::new_multi_thread()
             .worker_threads(IO_WORKERS)
             .max_blocking_threads(MAX_THREADS)
             .thread_keep_alive(KEEP_ALIVE)
@@ -70,16 +81,46 @@ impl GuestThreads {
             .build()?;
         Ok(Self {
             runtime: Some(runtime),
+            niced: std::array::from_fn(|_| OnceLock::new()),
             stop: CancellationToken::new(),
             calls: TaskTracker::new(),
         })
     }
 
-    fn handle(&self) -> &tokio::runtime::Handle {
+    fn handle(&self) -> &Handle {
         self.runtime
             .as_ref()
             .expect("the guests' runtime lives as long as its owner")
             .handle()
+    }
+
+    /// The threads that run calls of `nice`: a runtime without workers of
+    /// its own, used only for its pool of blocking threads, each of which
+    /// lowers its own priority when it starts (on Linux the nice value is
+    /// a thread's own).
+    fn pool_of(&self, nice: i32) -> &Handle {
+        let Some(level) = usize::try_from(nice)
+            .ok()
+            .and_then(|nice| nice.checked_sub(1))
+            .and_then(|level| self.niced.get(level))
+        else {
+            return self.handle();
+        };
+        let pool = level.get_or_init(|| {
+            Builder::new_current_thread()
+                .max_blocking_threads(MAX_THREADS)
+                .thread_keep_alive(KEEP_ALIVE)
+                .thread_name("guest")
+                .on_thread_start(move || {
+                    let _ = rustix::process::setpriority_process(None, nice);
+                })
+                .build()
+                .inspect_err(|err| {
+                    tracing::warn!(error = %err, nice, "cannot start guest threads of lower priority; using the others");
+                })
+                .ok()
+        });
+        pool.as_ref().map_or_else(|| self.handle(), Runtime::handle)
     }
 
     /// Runs `work`, its datasource's `rank`-th concurrent call, on a guest
@@ -107,11 +148,12 @@ impl GuestThreads {
                 done = work => Some(done),
             }
         };
-        let finished = match nice_for(rank) {
-            0 => self.calls.track_future(self.pooled(cancellable)).await,
-            nice => self.calls.track_future(self.niced(cancellable, nice)).await,
-        };
-        match finished {
+        let pool = self.pool_of(nice_for(rank));
+        match self
+            .calls
+            .track_future(self.run_on(pool, cancellable))
+            .await
+        {
             Ok(Some(done)) => Ok(done),
             Ok(None) => Err(Stopped),
             Err(Some(panic)) => std::panic::resume_unwind(panic),
@@ -119,55 +161,17 @@ impl GuestThreads {
         }
     }
 
-    /// Runs `work` on a pooled thread: the outcome, or its panic (`None`:
-    /// the runtime stopped).
-    async fn pooled<T: Send + 'static>(
+    /// Runs `work` on a thread of `pool`, its timers and sockets driven by
+    /// the guests' runtime.
+    async fn run_on<T: Send + 'static>(
         &self,
+        pool: &Handle,
         work: impl Future<Output = T> + Send + 'static,
-    ) -> Result<T, Option<Box<dyn std::any::Any + Send>>> {
-        self.spawn(work)
+    ) -> Outcome<T> {
+        let io = self.handle().clone();
+        pool.spawn_blocking(move || io.block_on(work))
             .await
             .map_err(|err| err.try_into_panic().ok())
-    }
-
-    /// Runs `work` on a new thread of lower priority (`nice`), which ends
-    /// with it: a thread's priority cannot be raised again without
-    /// privileges, so it is never pooled. Falls back to a pooled thread
-    /// when no thread can be started.
-    async fn niced<T: Send + 'static>(
-        &self,
-        work: impl Future<Output = T> + Send + 'static,
-        nice: i32,
-    ) -> Result<T, Option<Box<dyn std::any::Any + Send>>> {
-        let (done, finished) = tokio::sync::oneshot::channel();
-        let handle = self.handle().clone();
-        // Taken by the thread, or back for a pooled one if it cannot start.
-        let slot = Arc::new(Mutex::new(Some(work)));
-        let taken = slot.clone();
-        let spawned = std::thread::Builder::new()
-            .name("guest".into())
-            .spawn(move || {
-                // On Linux the nice value is a thread's own.
-                let _ = rustix::process::setpriority_process(None, nice);
-                let work = taken.lock().ok().and_then(|mut work| work.take());
-                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    work.map(|work| handle.block_on(work))
-                }));
-                let _ = done.send(outcome);
-            });
-        if let Err(err) = spawned {
-            tracing::warn!(error = %err, "cannot start a guest thread; using a pooled one");
-            let work = slot.lock().ok().and_then(|mut work| work.take());
-            return match work {
-                Some(work) => self.pooled(work).await,
-                None => Err(None),
-            };
-        }
-        match finished.await {
-            Ok(Ok(Some(done))) => Ok(done),
-            Ok(Err(panic)) => Err(Some(panic)),
-            Ok(Ok(None)) | Err(_) => Err(None),
-        }
     }
 
     /// Runs `work` on a guest thread to its end, whatever happens to the
@@ -203,6 +207,13 @@ impl Drop for GuestThreads {
     /// the owner may be dropped on an async worker, where blocking is not
     /// allowed, and at exit nothing must wait for a guest.
     fn drop(&mut self) {
+        for pool in self
+            .niced
+            .iter_mut()
+            .filter_map(|level| level.take().flatten())
+        {
+            pool.shutdown_background();
+        }
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }

@@ -6,8 +6,8 @@
 //! each call, and when the instance goes.
 
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::{Map, Value};
@@ -22,6 +22,8 @@ pub struct GuestLog {
     per_second: u32,
     dropped: AtomicU64,
     metrics: Arc<Metrics>,
+    /// The trace of the call in progress, when tracing is on.
+    trace_id: Mutex<Option<String>>,
 }
 
 impl GuestLog {
@@ -35,6 +37,7 @@ impl GuestLog {
             per_second: rate.get(),
             dropped: AtomicU64::new(0),
             metrics,
+            trace_id: Mutex::new(None),
         })
     }
 
@@ -46,7 +49,17 @@ impl GuestLog {
             return;
         }
         fields.insert("pluginId".into(), Value::String(self.plugin_id.to_string()));
+        if let Some(trace_id) = self.trace_id.lock().expect("trace id lock").as_ref() {
+            fields.insert("traceId".into(), Value::String(trace_id.clone()));
+        }
         logging::write(level, message, fields);
+    }
+
+    /// Tags the lines written from now on with the trace of the call in
+    /// progress (`traceId`, as the Go SDK's contextual logger), or no
+    /// longer.
+    pub fn set_trace_id(&self, trace_id: Option<String>) {
+        *self.trace_id.lock().expect("trace id lock") = trace_id;
     }
 
     /// Counts and logs (within the rate) a stream packet the host refused:

@@ -84,6 +84,7 @@ impl Sandbox {
         http::CallHttp {
             datasource,
             response_limit: grafana_number(ctx, RESPONSE_LIMIT).filter(|limit| *limit > 0),
+            ..http::CallHttp::default()
         }
     }
 

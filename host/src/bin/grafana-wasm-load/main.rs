@@ -12,10 +12,10 @@
 
 mod args;
 mod calls;
-mod memory;
 mod report;
 mod run;
 mod stats;
+mod usage;
 
 fn main() -> std::process::ExitCode {
     let args = <args::Args as clap::Parser>::parse();

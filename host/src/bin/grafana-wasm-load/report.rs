@@ -58,6 +58,12 @@ pub struct Report {
     pub rss_growth_percent: f64,
     /// Resident memory over the measured run.
     pub rss_samples: Vec<RssSample>,
+    /// CPU time the launched process used over the measured run, user and
+    /// system, per successful call, µs: what a request costs the plugin,
+    /// whatever the client costs (it shares the machine's cores).
+    pub plugin_cpu_us_per_call: Option<f64>,
+    /// That CPU time over the run's length: cores kept busy.
+    pub plugin_cores: Option<f64>,
     #[serde(skip)]
     strict: bool,
     #[serde(skip)]
@@ -78,6 +84,7 @@ impl Report {
         mut restarts: Vec<f64>,
         rss: [f64; 4],
         rss_samples: Vec<RssSample>,
+        cpu_seconds: Option<f64>,
     ) -> Self {
         let calls = measured.latencies.len();
         let sorted = measured.latencies.sorted();
@@ -105,6 +112,10 @@ impl Report {
             peak_rss_mib: peak,
             rss_growth_percent: (end - after_warmup) / after_warmup.max(f64::EPSILON) * 100.0,
             rss_samples,
+            plugin_cpu_us_per_call: cpu_seconds
+                .filter(|_| calls > 0)
+                .map(|cpu| cpu / calls as f64 * 1e6),
+            plugin_cores: cpu_seconds.map(|cpu| cpu / seconds.max(f64::EPSILON)),
             strict: args.strict,
             max_rss_growth: args.max_rss_growth,
             json: args.json,
@@ -173,6 +184,9 @@ impl Report {
             self.rss_growth_percent,
             self.peak_rss_mib
         );
+        if let (Some(per_call), Some(cores)) = (self.plugin_cpu_us_per_call, self.plugin_cores) {
+            println!("plugin CPU: {per_call:.1} µs per call ({cores:.2} cores busy)");
+        }
         for error in &self.error_samples {
             println!("error: {error}");
         }

@@ -9,9 +9,9 @@ use grafana_wasm_host::client::PluginProcess;
 
 use crate::args::Args;
 use crate::calls::Caller;
-use crate::memory;
 use crate::report::{Report, RssSample};
 use crate::stats::Latencies;
+use crate::usage;
 
 /// How long the plugin sits idle after starting before its memory is read.
 const IDLE: Duration = Duration::from_secs(1);
@@ -26,12 +26,13 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
     let plugin = launch(&args).await?;
     let pid = plugin.id().context("the plugin's process id")?;
     tokio::time::sleep(IDLE).await;
-    let idle_rss = memory::resident_mib(pid).unwrap_or_default();
+    let idle_rss = usage::resident_mib(pid).unwrap_or_default();
 
     let warmup = Duration::from_secs_f64(args.warmup);
     let warm = drive(&plugin, &args, Until::Elapsed(warmup)).await;
-    let rss_after_warmup = memory::resident_mib(pid).unwrap_or_default();
+    let rss_after_warmup = usage::resident_mib(pid).unwrap_or_default();
 
+    let cpu_before = usage::cpu_seconds(pid);
     let started = Instant::now();
     let sampler = Sampler::start(pid, args.sample, started);
     let until = match args.count {
@@ -40,13 +41,16 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
     };
     let measured = drive(&plugin, &args, until).await;
     let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = cpu_before
+        .zip(usage::cpu_seconds(pid))
+        .map(|(before, after)| after - before);
     let mut samples = sampler.finish().await;
-    let rss_end = memory::resident_mib(pid).unwrap_or_default();
+    let rss_end = usage::resident_mib(pid).unwrap_or_default();
     samples.push(RssSample {
         seconds,
         mib: rss_end,
     });
-    let peak_rss = memory::peak_resident_mib(pid).unwrap_or_default();
+    let peak_rss = usage::peak_resident_mib(pid).unwrap_or_default();
     let startup_ms = plugin.startup.as_secs_f64() * 1000.0;
     plugin.shutdown().await.context("stopping the plugin")?;
     let restarts = measure_starts(&args).await?;
@@ -60,6 +64,7 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
         restarts,
         [idle_rss, rss_after_warmup, rss_end, peak_rss],
         samples,
+        cpu_seconds,
     ))
 }
 
@@ -189,7 +194,7 @@ impl Sampler {
                 tokio::select! {
                     _ = &mut stopped => return samples,
                     _ = ticks.tick() => {
-                        if let Some(mib) = memory::resident_mib(pid) {
+                        if let Some(mib) = usage::resident_mib(pid) {
                             let seconds = started.elapsed().as_secs_f64();
                             samples.push(RssSample { seconds, mib });
                         }

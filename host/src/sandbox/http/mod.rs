@@ -9,6 +9,7 @@
 //! - bounds the response body in size (`http_max_response_mb`, lowered by
 //!   Grafana's `GF_RESPONSE_LIMIT`) and the exchange in time.
 
+mod observe;
 mod policy;
 mod send;
 mod settings;
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use http::HeaderValue;
 use http::header::{AUTHORIZATION, HeaderName};
+use http_body_util::BodyExt as _;
 use tokio::sync::Semaphore;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
@@ -26,6 +28,9 @@ pub use policy::{AddressPolicy, Refusal};
 pub use settings::{DataSourceHttp, Origin, TlsSettings};
 
 use super::config::{SandboxConfig, seconds};
+use crate::metrics::Account;
+use crate::traces::CallTrace;
+use observe::{Direction, Observed};
 
 /// The outgoing HTTP rules of a plugin, from its sandbox configuration.
 #[derive(Debug)]
@@ -52,13 +57,18 @@ impl HttpPolicy {
 }
 
 /// What a call's requests need to know about the call: the datasource
-/// addressed and Grafana's response limit.
-#[derive(Debug, Clone, Default)]
+/// addressed, Grafana's response limit, the span they are made in and the
+/// account they are charged to.
+#[derive(Clone, Default)]
 pub struct CallHttp {
     /// The datasource's HTTP settings, secrets included.
     pub datasource: Option<Arc<DataSourceHttp>>,
     /// `GF_RESPONSE_LIMIT` from the call's Grafana configuration.
     pub response_limit: Option<u64>,
+    /// The span of the guest's execution: each request is a child.
+    pub trace: CallTrace,
+    /// The datasource's account.
+    pub account: Option<Arc<Account>>,
 }
 
 /// The `wasi:http` hooks of one guest instance.
@@ -167,16 +177,40 @@ async fn dispatch(
             }),
     };
     let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let span = call
+        .trace
+        .http_request(method.as_str(), &origin.host, origin.port, &path);
+    span.inject(request.headers_mut());
+    if let Some(account) = &call.account {
+        account.http_request();
+    }
+    let account = call.account.clone();
+    let request = request
+        .map(|body| Observed::new(body, Direction::Sent, account.clone(), None).boxed_unsync());
     let started = Instant::now();
     let outcome = send::send(target, request, options).await;
-    match &outcome {
-        Ok((response, _)) => tracing::debug!(
-            %method, %origin, status = response.status().as_u16(), elapsed = ?started.elapsed(),
-            "outgoing HTTP request"
-        ),
-        Err(err) => tracing::warn!(%method, %origin, error = ?err, "outgoing HTTP request failed"),
+    match outcome {
+        Ok((response, finish)) => {
+            let status = response.status().as_u16();
+            tracing::debug!(%method, %origin, status, elapsed = ?started.elapsed(), "outgoing HTTP request");
+            span.set("http.response.status_code", i64::from(status));
+            if status >= 500 {
+                span.fail(&format!("HTTP {status}"));
+            }
+            // The span ends once the guest is done with the body.
+            let response = response.map(|body| {
+                Observed::new(body, Direction::Received, account, Some(span)).boxed_unsync()
+            });
+            Ok((response, finish))
+        }
+        Err(err) => {
+            tracing::warn!(%method, %origin, error = ?err, "outgoing HTTP request failed");
+            span.set("error.type", format!("{err:?}"));
+            span.fail(&err.to_string());
+            Err(err)
+        }
     }
-    outcome
 }
 
 /// Basic auth (unless the guest set its own Authorization) and custom

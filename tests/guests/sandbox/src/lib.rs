@@ -4,7 +4,8 @@
 //! `log-big`, `hoard-fields`), a capability (`read-file`, `env`, `socket`,
 //! `fetch`, `fetch-datasource`, `print`) or the instance's own state
 //! (`seen`, `secrets`). The answer is JSON: `{"ok": value}` or
-//! `{"error": message}`. Its health check answers OK, or runs the probe
+//! `{"error": message}`; as a query, `downstream-error` answers a query
+//! error blamed on downstream. Its health check answers OK, or runs the probe
 //! named by its `probe` header (`loop`, `panic`). Its self-check fails when
 //! it can read the variable `PROBE_FAIL_SELF_CHECK`.
 
@@ -150,6 +151,11 @@ impl QueryDataHandler for Probe {
         let mut response = QueryDataResponse::new();
         for q in req.queries {
             let args: Value = serde_json::from_slice(&q.json).unwrap_or(Value::Null);
+            if args["probe"] == "downstream-error" {
+                let failed = Error::downstream("the datasource's API failed");
+                response.insert(q.ref_id, DataResponse::error(failed));
+                continue;
+            }
             let result = answer(probe(&req.plugin_context, &args)).to_string();
             let frame = Frame::new("probe").with_field(Field::new("result", vec![result]));
             response.insert(q.ref_id, DataResponse::frames(vec![frame]));

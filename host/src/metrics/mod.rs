@@ -2,7 +2,13 @@
 //! plugin's CollectMetrics answer (Grafana scrapes it at
 //! `/api/plugins/<id>/metrics`): calls by RPC and outcome, call latency,
 //! traps, timeouts, live instances, guest linear memory, the component's
-//! identity, and the process's own resource use.
+//! identity, and the process's own resource use; what each datasource
+//! costs ([`datasource`]); and the request counter a Go SDK plugin
+//! and its gRPC server expose ([`grpc_server`]), so that dashboards made
+//! for Go plugins work unchanged.
+
+pub mod datasource;
+pub mod grpc_server;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,15 +18,20 @@ use prometheus::{
     TextEncoder,
 };
 
-use crate::rpc::Rpc;
+use crate::rpc::{RequestStatus, Rpc, StatusSource};
 use crate::runtime::CallError;
+pub use datasource::Account;
 
 /// The host's metric families.
 pub struct Metrics {
     /// The host's families, prefixed `grafana_wasm_`.
     registry: Registry,
-    /// The standard, unprefixed `process_*` families.
-    process: Registry,
+    /// The standard, unprefixed families: `process_*`, and the Go SDK's
+    /// `grafana_plugin_request_total`.
+    unprefixed: Registry,
+    plugin_requests: IntCounterVec,
+    grpc: grpc_server::GrpcServer,
+    datasources: datasource::Datasources,
     calls: IntCounterVec,
     duration: HistogramVec,
     traps: IntCounterVec,
@@ -136,13 +147,27 @@ impl Metrics {
             &["reason"],
         )?;
         registry.register(Box::new(packets_rejected.clone()))?;
-        let process = Registry::new();
-        process.register(Box::new(
+        let unprefixed = Registry::new();
+        unprefixed.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;
+        // The Go SDK's metrics middleware: namespace grafana, subsystem
+        // plugin, the same help and labels.
+        let plugin_requests = IntCounterVec::new(
+            Opts::new("request_total", "The total amount of plugin requests")
+                .namespace("grafana")
+                .subsystem("plugin"),
+            &["endpoint", "status", "status_source"],
+        )?;
+        unprefixed.register(Box::new(plugin_requests.clone()))?;
+        let grpc = grpc_server::GrpcServer::new(&unprefixed)?;
+        let datasources = datasource::Datasources::new(&registry)?;
         Ok(Arc::new(Self {
             registry,
-            process,
+            unprefixed,
+            plugin_requests,
+            grpc,
+            datasources,
             calls,
             duration,
             traps,
@@ -171,6 +196,23 @@ impl Metrics {
             "timeout" => self.timeouts.with_label_values(&[rpc]).inc(),
             _ => {}
         }
+    }
+
+    /// Counts one finished request as the Go SDK does.
+    pub fn observe_request(&self, rpc: Rpc, status: RequestStatus, source: StatusSource) {
+        self.plugin_requests
+            .with_label_values(&[rpc.endpoint(), status.name(), source.name()])
+            .inc();
+    }
+
+    /// The gRPC server's families.
+    pub fn grpc(&self) -> &grpc_server::GrpcServer {
+        &self.grpc
+    }
+
+    /// The account of the datasource `uid` (`None`: no datasource).
+    pub fn datasource(&self, uid: Option<&str>) -> Arc<Account> {
+        self.datasources.account(uid)
     }
 
     /// A guest instance was created (+1) or dropped (-1).
@@ -237,7 +279,7 @@ impl Metrics {
         self.count_queue_drops();
         let mut buffer = Vec::new();
         let mut families = self.registry.gather();
-        families.extend(self.process.gather());
+        families.extend(self.unprefixed.gather());
         if let Err(err) = TextEncoder::new().encode(&families, &mut buffer) {
             tracing::warn!(error = %err, "encoding the host's metrics failed");
         }
