@@ -61,15 +61,15 @@ async fn start_collector() -> (u16, Collector) {
 }
 
 /// The sandbox probe with Grafana's tracing variables pointing at
-/// `collector_port`, loopback reachable.
-async fn launch_traced(collector_port: u16) -> PluginProcess {
+/// `collector_port`, propagating `propagation`, loopback reachable.
+async fn launch_traced(collector_port: u16, propagation: &str) -> PluginProcess {
     let mut command = host_command(SANDBOX);
     command
         .env(
             "GF_INSTANCE_OTLP_ADDRESS",
             format!("127.0.0.1:{collector_port}"),
         )
-        .env("GF_INSTANCE_OTLP_PROPAGATION", "w3c")
+        .env("GF_INSTANCE_OTLP_PROPAGATION", propagation)
         .env("GF_INSTANCE_OTLP_SAMPLER_TYPE", "const")
         .env("GF_INSTANCE_OTLP_SAMPLER_PARAM", "1.000000")
         .env("GF_PLUGIN_VERSION", "1.0.0")
@@ -80,8 +80,19 @@ async fn launch_traced(collector_port: u16) -> PluginProcess {
 }
 
 /// A query running the probe `args` for the datasource `traced-ds` at
-/// `url`, continuing Grafana's span.
+/// `url`, continuing Grafana's span in W3C's `traceparent`.
 fn traced_query(url: &str, args: &serde_json::Value) -> tonic::Request<pb::QueryDataRequest> {
+    let traceparent = format!("00-{TRACE_ID}-{GRAFANA_SPAN}-01");
+    query_in_trace(url, args, "traceparent", &traceparent)
+}
+
+/// [`traced_query`] with Grafana's span in metadata `key`.
+fn query_in_trace(
+    url: &str,
+    args: &serde_json::Value,
+    key: &'static str,
+    value: &str,
+) -> tonic::Request<pb::QueryDataRequest> {
     let mut ctx = context();
     let ds = ctx.data_source_instance_settings.as_mut().unwrap();
     ds.uid = "traced-ds".into();
@@ -90,10 +101,7 @@ fn traced_query(url: &str, args: &serde_json::Value) -> tonic::Request<pb::Query
     let mut request = query_request(vec![query("A", &args.to_string(), 1_000)]);
     request.plugin_context = Some(ctx);
     let mut request = tonic::Request::new(request);
-    request.metadata_mut().insert(
-        "traceparent",
-        format!("00-{TRACE_ID}-{GRAFANA_SPAN}-01").parse().unwrap(),
-    );
+    request.metadata_mut().insert(key, value.parse().unwrap());
     request
 }
 
@@ -140,7 +148,7 @@ async fn spans_named(collector: &Collector, names: &[&str]) -> HashMap<String, S
 async fn a_querys_spans_join_grafanas_trace_and_its_http_call_carries_it_on() {
     let (collector_port, collector) = start_collector().await;
     let (api_port, heads) = recording_api();
-    let plugin = launch_traced(collector_port).await;
+    let plugin = launch_traced(collector_port, "w3c").await;
     let url = format!("http://127.0.0.1:{api_port}");
     let args = json!({"probe": "fetch-datasource", "path": "/items"});
     let response = plugin
@@ -201,9 +209,30 @@ async fn a_querys_spans_join_grafanas_trace_and_its_http_call_carries_it_on() {
 }
 
 #[tokio::test]
+async fn jaeger_propagation_continues_grafanas_uber_trace_id_and_carries_it_on() {
+    let (collector_port, collector) = start_collector().await;
+    let (api_port, heads) = recording_api();
+    let plugin = launch_traced(collector_port, "jaeger").await;
+    let url = format!("http://127.0.0.1:{api_port}");
+    let args = json!({"probe": "fetch-datasource", "path": "/"});
+    let grafanas = format!("{TRACE_ID}:{GRAFANA_SPAN}:0:1");
+    plugin
+        .data()
+        .query_data(query_in_trace(&url, &args, "uber-trace-id", &grafanas))
+        .await
+        .expect("the query");
+    let spans = spans_named(&collector, &["sdk.queryData", "GET"]).await;
+    assert_eq!(hex(&spans["sdk.queryData"].parent_span_id), GRAFANA_SPAN);
+    let head = heads.lock().unwrap()[0].clone();
+    let carried = format!("uber-trace-id: {TRACE_ID}:{}:", hex(&spans["GET"].span_id));
+    assert!(head.contains(&carried), "in Jaeger's format: {head}");
+    assert!(!head.contains("traceparent"), "and only in it: {head}");
+}
+
+#[tokio::test]
 async fn the_guests_log_lines_name_the_trace() {
     let (collector_port, _collector) = start_collector().await;
-    let plugin = launch_traced(collector_port).await;
+    let plugin = launch_traced(collector_port, "w3c").await;
     let args = json!({"probe": "print", "text": "hello from the guest"});
     plugin
         .data()
@@ -222,7 +251,7 @@ async fn with_the_collector_down_calls_are_unaffected() {
         .local_addr()
         .unwrap()
         .port();
-    let plugin = launch_traced(closed).await;
+    let plugin = launch_traced(closed, "w3c").await;
     let args = json!({"probe": "alloc", "mb": 1});
     for _ in 0..200 {
         let response = plugin

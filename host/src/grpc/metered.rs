@@ -84,7 +84,7 @@ fn grpc_status(headers: &http::HeaderMap) -> Option<i32> {
 /// What one RPC's answer has done so far.
 struct Meter {
     metrics: Arc<Metrics>,
-    call: GrpcCall,
+    call: Arc<GrpcCall>,
     started: Instant,
     handled: bool,
     /// Bytes of the current message still to come.
@@ -128,7 +128,7 @@ impl Meter {
             }
         }
         if started > 0 {
-            self.metrics.grpc().sent(&self.call, started);
+            self.call.sent(started);
         }
     }
 }

@@ -2,26 +2,52 @@
 //! Prometheus provider, with the handling-time histogram the SDK turns
 //! on): the same names, help, labels and buckets, unprefixed.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use prometheus::{
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+};
 
 /// Labels of every family: `grpc_type`, `grpc_service`, `grpc_method`.
 const LABELS: [&str; 3] = ["grpc_type", "grpc_service", "grpc_method"];
 
-/// The families.
+/// Every method the host serves: service, method, `grpc_type`. Calls of
+/// any other path are counted as `unknown`, so that no client can add
+/// label values.
+const METHODS: [(&str, &str, &str); 17] = [
+    ("pluginv2.Data", "QueryData", "unary"),
+    ("pluginv2.Data", "QueryChunkedData", "server_stream"),
+    ("pluginv2.Resource", "CallResource", "server_stream"),
+    ("pluginv2.Diagnostics", "CheckHealth", "unary"),
+    ("pluginv2.Diagnostics", "CollectMetrics", "unary"),
+    ("pluginv2.Stream", "SubscribeStream", "unary"),
+    ("pluginv2.Stream", "PublishStream", "unary"),
+    ("pluginv2.Stream", "RunStream", "server_stream"),
+    ("pluginv2.AdmissionControl", "ValidateAdmission", "unary"),
+    ("pluginv2.AdmissionControl", "MutateAdmission", "unary"),
+    ("pluginv2.ResourceConversion", "ConvertObjects", "unary"),
+    ("grpc.health.v1.Health", "Check", "unary"),
+    ("grpc.health.v1.Health", "Watch", "server_stream"),
+    ("plugin.GRPCStdio", "StreamStdio", "server_stream"),
+    ("plugin.GRPCBroker", "StartStream", "bidi_stream"),
+    ("plugin.GRPCController", "Shutdown", "unary"),
+    ("unknown", "unknown", "unary"),
+];
+
+/// The families, and each method's series resolved once.
 pub struct GrpcServer {
-    started: IntCounterVec,
     handled: IntCounterVec,
-    received: IntCounterVec,
-    sent: IntCounterVec,
-    handling: HistogramVec,
+    methods: Vec<Arc<GrpcCall>>,
 }
 
-/// One RPC being served, its labels resolved.
-#[derive(Clone)]
+/// One method's series: what an RPC of it counts into.
 pub struct GrpcCall {
-    labels: [String; 3],
+    labels: [&'static str; 3],
+    started: IntCounter,
+    received: IntCounter,
+    sent: IntCounter,
+    handling: Histogram,
 }
 
 impl GrpcServer {
@@ -45,84 +71,77 @@ impl GrpcServer {
             &LABELS,
         )?;
         registry.register(Box::new(handling.clone()))?;
+        let started = counter(
+            "grpc_server_started_total",
+            "Total number of RPCs started on the server.",
+            &LABELS,
+        )?;
+        let received = counter(
+            "grpc_server_msg_received_total",
+            "Total number of RPC stream messages received on the server.",
+            &LABELS,
+        )?;
+        let sent = counter(
+            "grpc_server_msg_sent_total",
+            "Total number of gRPC stream messages sent by the server.",
+            &LABELS,
+        )?;
+        let methods = METHODS
+            .iter()
+            .map(|&(service, method, kind)| {
+                let labels = [kind, service, method];
+                Arc::new(GrpcCall {
+                    labels,
+                    started: started.with_label_values(&labels),
+                    received: received.with_label_values(&labels),
+                    sent: sent.with_label_values(&labels),
+                    handling: handling.with_label_values(&labels),
+                })
+            })
+            .collect();
         Ok(Self {
-            started: counter(
-                "grpc_server_started_total",
-                "Total number of RPCs started on the server.",
-                &LABELS,
-            )?,
             handled: counter(
                 "grpc_server_handled_total",
                 "Total number of RPCs completed on the server, regardless of success or failure.",
                 &with_code,
             )?,
-            received: counter(
-                "grpc_server_msg_received_total",
-                "Total number of RPC stream messages received on the server.",
-                &LABELS,
-            )?,
-            sent: counter(
-                "grpc_server_msg_sent_total",
-                "Total number of gRPC stream messages sent by the server.",
-                &LABELS,
-            )?,
-            handling,
+            methods,
         })
     }
 
     /// An RPC of `path` (`/package.Service/Method`) started, its request
     /// received.
-    pub fn started(&self, path: &str) -> GrpcCall {
+    pub fn started(&self, path: &str) -> Arc<GrpcCall> {
         let (service, method) = path
             .trim_start_matches('/')
             .split_once('/')
-            .unwrap_or(("unknown", "unknown"));
-        let call = GrpcCall {
-            labels: [
-                kind(service, method).to_owned(),
-                service.to_owned(),
-                method.to_owned(),
-            ],
-        };
-        let labels = call.labels();
-        self.started.with_label_values(&labels).inc();
-        self.received.with_label_values(&labels).inc();
+            .unwrap_or_default();
+        let call = self
+            .methods
+            .iter()
+            .find(|call| call.labels[1] == service && call.labels[2] == method)
+            .or(self.methods.last())
+            .expect("the unknown method's series")
+            .clone();
+        call.started.inc();
+        call.received.inc();
         call
-    }
-
-    /// The server sent `count` messages of `call`.
-    pub fn sent(&self, call: &GrpcCall, count: u64) {
-        self.sent.with_label_values(&call.labels()).inc_by(count);
     }
 
     /// `call` ended with the gRPC status `code`, `elapsed` after it started.
     pub fn handled(&self, call: &GrpcCall, code: i32, elapsed: Duration) {
-        let [kind, service, method] = call.labels();
+        let [kind, service, method] = call.labels;
         self.handled
             .with_label_values(&[kind, service, method, code_name(code)])
             .inc();
-        self.handling
-            .with_label_values(&[kind, service, method])
-            .observe(elapsed.as_secs_f64());
+        call.handling.observe(elapsed.as_secs_f64());
     }
 }
 
 impl GrpcCall {
-    fn labels(&self) -> [&str; 3] {
-        [&self.labels[0], &self.labels[1], &self.labels[2]]
-    }
-}
-
-/// `grpc_type` of the methods the host serves (all others are unary).
-fn kind(service: &str, method: &str) -> &'static str {
-    match (service, method) {
-        ("pluginv2.Resource", "CallResource")
-        | ("pluginv2.Stream", "RunStream")
-        | ("pluginv2.Data", "QueryChunkedData")
-        | ("grpc.health.v1.Health", "Watch")
-        | ("plugin.GRPCStdio", "StreamStdio") => "server_stream",
-        ("plugin.GRPCBroker", "StartStream") => "bidi_stream",
-        _ => "unary",
+    /// The server sent `count` messages of this call.
+    pub fn sent(&self, count: u64) {
+        self.sent.inc_by(count);
     }
 }
 

@@ -69,6 +69,8 @@ pub enum Rpc {
     Resource,
     /// CheckHealth.
     Health,
+    /// CollectMetrics (what a Prometheus scrape of the plugin costs).
+    Metrics,
     /// In turn: query, resource, health, metrics, and a stream opened,
     /// read for one packet and cancelled (a soak).
     Mixed,

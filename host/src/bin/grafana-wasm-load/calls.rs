@@ -48,6 +48,7 @@ impl Caller {
             Rpc::Query => self.query().await,
             Rpc::Resource => self.resource().await,
             Rpc::Health => self.health().await,
+            Rpc::Metrics => self.metrics().await,
             Rpc::Mixed => match seq % 5 {
                 0 => self.query().await,
                 1 => self.resource().await,
