@@ -5,8 +5,8 @@
 
 use arbitrary::{Result, Unstructured};
 use grafana_wasm_host::convert::to_proto;
-use grafana_wasm_host::runtime::bindings::frames::FrameData;
-use grafana_wasm_host::runtime::bindings::types::{
+use grafana_wasm_host::wit::frames::FrameData;
+use grafana_wasm_host::wit::types::{
     CallResourceResponse, DataResponse, ErrorSource, FrameFormat, PluginError, QueryDataResponse,
 };
 use libfuzzer_sys::fuzz_target;

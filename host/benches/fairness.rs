@@ -10,7 +10,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use grafana_wasm_host::client::{PluginProcess, admin_context};
+use grafana_wasm_client::{PluginProcess, admin_context};
 use grafana_wasm_proto::pluginv2 as pb;
 
 /// The spinning calls' deadline (`query_timeout_seconds`).

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use grafana_wasm_host::frames::to_arrow;
 use grafana_wasm_host::rpc::{Incoming, Rpc};
 use grafana_wasm_host::runtime::Runtime;
-use grafana_wasm_host::runtime::bindings::frames::{Field, Frame, FrameData, Values, VarBytes};
-use grafana_wasm_host::runtime::bindings::handlers::data;
-use grafana_wasm_host::runtime::bindings::types::{
+use grafana_wasm_host::wit::frames::{Field, Frame, FrameData, Values, VarBytes};
+use grafana_wasm_host::wit::handlers::data;
+use grafana_wasm_host::wit::types::{
     DataQuery, FrameFormat, PluginContext, QueryDataRequest, TimeRange,
 };
 

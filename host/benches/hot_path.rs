@@ -22,7 +22,7 @@ use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, 
 use grafana_wasm_host::convert::{from_proto, to_proto};
 use grafana_wasm_host::rpc::{Incoming, Rpc};
 use grafana_wasm_host::runtime::Runtime;
-use grafana_wasm_host::runtime::bindings::handlers::data;
+use grafana_wasm_host::wit::handlers::data;
 use grafana_wasm_proto::pluginv2 as pb;
 
 /// A QueryData request as Grafana sends it for one panel query.

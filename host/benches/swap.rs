@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use grafana_wasm_host::client::PluginProcess;
+use grafana_wasm_client::PluginProcess;
 use grafana_wasm_proto::pluginv2 as pb;
 
 const HOST: &str = env!("CARGO_BIN_EXE_grafana-wasm-host");

@@ -18,10 +18,10 @@ use clap::{Args, Subcommand};
 use grafana_wasm_proto::pluginv2 as pb;
 use serde_json::Value;
 
-use crate::client::PluginProcess;
 use crate::drive::{self, Output};
 use crate::logtext::{self, LogFormat};
 use crate::{plugin_files, timerange};
+use grafana_wasm_client::PluginProcess;
 
 /// Options of `call`.
 #[derive(Debug, Clone, Args)]
@@ -51,7 +51,7 @@ pub struct CallArgs {
     /// The sandbox configuration. Default: the `sandbox.toml` next to the
     /// crate's `plugin.json` (the nearest one above the component, else in
     /// the current directory), as `package` and `--watch` use it.
-    #[arg(long, env = crate::cli::SANDBOX_CONFIG_ENV)]
+    #[arg(long, env = crate::plugin_files::SANDBOX_CONFIG_ENV)]
     pub sandbox_config: Option<PathBuf>,
     /// The handler to call.
     #[command(subcommand)]
@@ -229,7 +229,7 @@ fn plugin_context(settings: Option<&str>, app: bool) -> anyhow::Result<pb::Plugi
         .get("jsonData")
         .map_or_else(|| b"{}".to_vec(), |data| data.to_string().into_bytes());
     if app {
-        let mut ctx = crate::client::admin_context("grafana-wasm-call", None);
+        let mut ctx = grafana_wasm_client::admin_context("grafana-wasm-call", None);
         ctx.app_instance_settings = Some(pb::AppInstanceSettings {
             json_data,
             decrypted_secure_json_data: secure,
@@ -238,7 +238,7 @@ fn plugin_context(settings: Option<&str>, app: bool) -> anyhow::Result<pb::Plugi
         });
         return Ok(ctx);
     }
-    Ok(crate::client::admin_context(
+    Ok(grafana_wasm_client::admin_context(
         "grafana-wasm-call",
         Some(pb::DataSourceInstanceSettings {
             id: 1,

@@ -7,23 +7,12 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::handshake;
 use crate::logging::{self, Level};
+use crate::plugin_files::{COMPONENT_ENV, DEFAULT_COMPONENT_FILE, SANDBOX_CONFIG_ENV};
 use crate::runtime::RuntimeSettings;
 use crate::sandbox::{self, SandboxConfig};
 use crate::server::{self, ServeConfig};
-
-/// Environment variable naming the component to serve
-/// (`[plugin.<id>] wasm_component` in Grafana's ini).
-pub const COMPONENT_ENV: &str = "GF_PLUGIN_WASM_COMPONENT";
-
-/// Environment variable naming the sandbox configuration
-/// (`[plugin.<id>] wasm_sandbox_config` in Grafana's ini).
-pub const SANDBOX_CONFIG_ENV: &str = "GF_PLUGIN_WASM_SANDBOX_CONFIG";
-
-/// File name of the component looked up next to the executable when no
-/// path is given.
-pub const DEFAULT_COMPONENT_FILE: &str = "plugin.wasm";
+use grafana_wasm_client::handshake;
 
 /// Runs Grafana backend plugins as sandboxed WebAssembly components.
 ///

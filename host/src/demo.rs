@@ -27,7 +27,7 @@ pub fn run(args: DemoArgs) -> ExitCode {
 }
 
 fn plugin_context() -> pb::PluginContext {
-    crate::client::admin_context(
+    grafana_wasm_client::admin_context(
         "grafana-wasm-demo",
         Some(pb::DataSourceInstanceSettings {
             id: 1,

@@ -11,7 +11,7 @@ use arrow_ipc::reader::FileReader;
 use grafana_wasm_proto::pluginv2 as pb;
 use tokio_stream::StreamExt;
 
-use crate::client::PluginProcess;
+use grafana_wasm_client::PluginProcess;
 
 /// How answers are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,14 +66,14 @@ pub async fn launch(component: &Path, setup: &Setup) -> anyhow::Result<PluginPro
     let component = std::fs::canonicalize(component)
         .with_context(|| format!("component {}", component.display()))?;
     let mut command = tokio::process::Command::new(exe);
-    command.env(crate::cli::COMPONENT_ENV, &component);
+    command.env(crate::plugin_files::COMPONENT_ENV, &component);
     if let Some(dir) = &setup.plugin_dir {
         command.arg("--plugin-dir").arg(dir);
     }
     if let Some(sandbox) = &setup.sandbox_config {
         let sandbox = std::fs::canonicalize(sandbox)
             .with_context(|| format!("sandbox configuration {}", sandbox.display()))?;
-        command.env(crate::cli::SANDBOX_CONFIG_ENV, sandbox);
+        command.env(crate::plugin_files::SANDBOX_CONFIG_ENV, sandbox);
     }
     let launching = PluginProcess::launch(command);
     let mut launching = std::pin::pin!(launching);

@@ -3,22 +3,22 @@
 //! Data flows one way: gRPC request ([`grpc`]) -> conversion to the WIT
 //! contract ([`convert`]) -> a call into a sandboxed component instance
 //! ([`runtime`]) -> conversion back, with frames encoded as Arrow
-//! ([`frames`]) -> gRPC response. [`server`] and [`handshake`] implement
-//! go-plugin's start-up contract, [`logging`] its stderr log format, and
-//! [`client`] the Grafana side of it (for tests and the `demo` command).
+//! ([`frames`]) -> gRPC response. [`server`] implements go-plugin's
+//! start-up contract (the handshake itself is `grafana_wasm_client`'s,
+//! which also holds Grafana's side of the protocol) and [`logging`] its
+//! stderr log format.
 
 pub mod api_json;
 mod call;
 mod cargo_build;
 pub mod cli;
-pub mod client;
 pub mod convert;
 mod demo;
 mod drive;
 pub mod frames;
 pub mod grpc;
-pub mod handshake;
 mod host_builds;
+pub mod instance_key;
 pub mod logging;
 pub mod logtext;
 pub mod metrics;
@@ -34,3 +34,4 @@ pub mod server;
 pub mod standalone;
 mod timerange;
 pub mod traces;
+pub mod wit;

@@ -20,8 +20,8 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use serde_json::Value;
 
-use crate::cli::DEFAULT_COMPONENT_FILE;
 use crate::host_builds;
+use crate::plugin_files::DEFAULT_COMPONENT_FILE;
 use crate::sandbox::config::FILE_NAME as SANDBOX_FILE;
 
 /// Options of `package`.

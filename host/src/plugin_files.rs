@@ -10,6 +10,18 @@ use crate::sandbox::config::FILE_NAME as SANDBOX_FILE;
 /// The plugin's manifest file name.
 pub const PLUGIN_JSON: &str = "plugin.json";
 
+/// Environment variable naming the component to serve
+/// (`[plugin.<id>] wasm_component` in Grafana's ini).
+pub const COMPONENT_ENV: &str = "GF_PLUGIN_WASM_COMPONENT";
+
+/// Environment variable naming the sandbox configuration
+/// (`[plugin.<id>] wasm_sandbox_config` in Grafana's ini).
+pub const SANDBOX_CONFIG_ENV: &str = "GF_PLUGIN_WASM_SANDBOX_CONFIG";
+
+/// File name of the component looked up next to the executable when no
+/// path is given.
+pub const DEFAULT_COMPONENT_FILE: &str = "plugin.wasm";
+
 /// The crate a built component belongs to: the nearest directory above
 /// `component` holding a `plugin.json` (cargo's `target/` is inside the
 /// crate), else the current directory when it holds one (a target

@@ -19,11 +19,11 @@ use tonic::transport::server::{Connected, TcpIncoming};
 use tonic_health::ServingStatus;
 
 use crate::grpc;
-use crate::handshake::{self, Address, Negotiation};
 use crate::metrics::Metrics;
 use crate::runtime::{Runtime, RuntimeSettings};
 use crate::sandbox::{ConfigError, SandboxConfig};
 use crate::standalone;
+use grafana_wasm_client::handshake::{self, Address, Negotiation};
 
 /// Everything between `Shutdown` and exit: guests stopped, idle instances
 /// disposed of, connections closed. Grafana kills the process 2 s after

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use crate::handshake::{self, Address};
+use grafana_wasm_client::handshake::{self, Address};
 
 /// The file holding the standalone host's address.
 pub const ADDRESS_FILE: &str = "standalone.txt";

@@ -3,7 +3,7 @@
 //! HTTP by datasource uid, and counts requests as a Go SDK plugin does
 //! (`grafana_plugin_request_total`, `grpc_server_*`).
 
-use grafana_wasm_host::client::PluginProcess;
+use grafana_wasm_client::PluginProcess;
 use serde_json::json;
 
 use crate::support::*;

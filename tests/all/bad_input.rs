@@ -187,7 +187,7 @@ async fn a_datasource_plugin_called_without_datasource_settings_says_so() {
 
 /// Frame-echo builds exactly the frame `spec` describes.
 async fn echoed(
-    plugin: &grafana_wasm_host::client::PluginProcess,
+    plugin: &grafana_wasm_client::PluginProcess,
     spec: serde_json::Value,
 ) -> pb::DataResponse {
     let request = query_request(vec![query("A", &json!({ "spec": spec }).to_string(), 0)]);

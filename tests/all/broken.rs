@@ -8,7 +8,7 @@ use crate::support::*;
 
 /// CheckHealth's message, asserting that it reports an error (as Grafana
 /// shows it on the datasource's page).
-async fn unhealthy_message(plugin: &grafana_wasm_host::client::PluginProcess) -> String {
+async fn unhealthy_message(plugin: &grafana_wasm_client::PluginProcess) -> String {
     let health = check_health(plugin).await.unwrap();
     assert_eq!(
         health.status(),
@@ -86,7 +86,7 @@ async fn garbage_and_core_modules_are_rejected_with_a_clear_status() {
 /// The health message and the QueryData error of a host whose sandbox
 /// configuration is invalid; the host keeps serving.
 async fn config_errors(command: tokio::process::Command) -> (String, tonic::Status) {
-    let plugin = grafana_wasm_host::client::PluginProcess::launch(command)
+    let plugin = grafana_wasm_client::PluginProcess::launch(command)
         .await
         .unwrap();
     let health = unhealthy_message(&plugin).await;

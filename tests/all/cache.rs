@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use grafana_wasm_host::client::PluginProcess;
+use grafana_wasm_client::PluginProcess;
 
 use crate::support::*;
 

@@ -6,7 +6,7 @@
 //! floods are cut down and counted; rejected stream packets are logged and
 //! counted.
 
-use grafana_wasm_host::client::PluginProcess;
+use grafana_wasm_client::PluginProcess;
 use grafana_wasm_proto::pluginv2 as pb;
 use serde_json::{Value, json};
 use tokio_stream::StreamExt as _;

@@ -83,7 +83,7 @@ async fn removing_the_socket_directory_does_not_stop_the_host() {
     let dir = tempfile::tempdir().unwrap();
     let mut command = host_command(RANDOM_WALK);
     command.env("PLUGIN_UNIX_SOCKET_DIR", dir.path());
-    let plugin = grafana_wasm_host::client::PluginProcess::launch(command)
+    let plugin = grafana_wasm_client::PluginProcess::launch(command)
         .await
         .unwrap();
     std::fs::remove_dir_all(dir.path()).unwrap();
@@ -97,7 +97,7 @@ async fn removing_the_socket_directory_does_not_stop_the_host() {
 /// Queries `plugin` from 4 callers until `stop`; every answer must be
 /// complete. Returns how many answered.
 async fn query_until(
-    plugin: &grafana_wasm_host::client::PluginProcess,
+    plugin: &grafana_wasm_client::PluginProcess,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<Result<usize, tonic::Status>> {
     let callers = (0..4).map(|_| {

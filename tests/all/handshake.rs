@@ -2,8 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use grafana_wasm_host::client::PluginProcess;
-use grafana_wasm_host::handshake::{Address, NOT_A_PLUGIN_MESSAGE};
+use grafana_wasm_client::PluginProcess;
+use grafana_wasm_client::handshake::{Address, NOT_A_PLUGIN_MESSAGE};
 use grafana_wasm_proto::goplugin as gp;
 use tokio_stream::StreamExt;
 use tonic_health::pb::{

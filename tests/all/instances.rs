@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use grafana_wasm_host::client::PluginProcess;
+use grafana_wasm_client::PluginProcess;
 use grafana_wasm_proto::pluginv2 as pb;
 use serde_json::Value;
 

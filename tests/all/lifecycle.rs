@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use grafana_wasm_host::client::PluginProcess;
+use grafana_wasm_client::PluginProcess;
 use grafana_wasm_proto::pluginv2 as pb;
 use tokio_stream::StreamExt as _;
 
@@ -160,10 +160,10 @@ async fn the_host_exits_when_its_parent_is_gone() {
         .env_clear()
         .env("GF_PLUGIN_WASM_COMPONENT", PROTOCOL)
         .env(
-            grafana_wasm_host::handshake::MAGIC_COOKIE_KEY,
-            grafana_wasm_host::handshake::MAGIC_COOKIE_VALUE,
+            grafana_wasm_client::handshake::MAGIC_COOKIE_KEY,
+            grafana_wasm_client::handshake::MAGIC_COOKIE_VALUE,
         )
-        .env(grafana_wasm_host::handshake::PROTOCOL_VERSIONS_ENV, "2")
+        .env(grafana_wasm_client::handshake::PROTOCOL_VERSIONS_ENV, "2")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()

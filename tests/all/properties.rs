@@ -4,7 +4,7 @@
 //! as Arrow by the host, and decodes to exactly what was built.
 
 use grafana_wasm_host::frames::from_arrow;
-use grafana_wasm_host::runtime::bindings::frames::{Field, Values, VarBytes};
+use grafana_wasm_host::wit::frames::{Field, Values, VarBytes};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};

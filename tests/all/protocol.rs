@@ -48,7 +48,7 @@ fn expected_context() -> Value {
 }
 
 async fn resource(
-    plugin: &grafana_wasm_host::client::PluginProcess,
+    plugin: &grafana_wasm_client::PluginProcess,
     request: pb::CallResourceRequest,
 ) -> Vec<Result<pb::CallResourceResponse, tonic::Status>> {
     let stream = plugin
@@ -271,7 +271,7 @@ fn error_source(status: &tonic::Status) -> Option<String> {
 async fn a_guest_that_never_returns_is_stopped_at_its_deadline() {
     let mut command = host_command(PROTOCOL);
     command.env("GF_PLUGIN_QUERY_TIMEOUT_SECONDS", "0.3");
-    let plugin = grafana_wasm_host::client::PluginProcess::launch(command)
+    let plugin = grafana_wasm_client::PluginProcess::launch(command)
         .await
         .unwrap();
     let started = std::time::Instant::now();

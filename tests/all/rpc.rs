@@ -84,7 +84,7 @@ async fn query_data_returns_arrow_frames_and_a_failing_query_fails_alone() {
 }
 
 async fn resource(
-    plugin: &grafana_wasm_host::client::PluginProcess,
+    plugin: &grafana_wasm_client::PluginProcess,
     path: &str,
     body: Vec<u8>,
 ) -> (i32, Vec<u8>, usize) {
@@ -339,7 +339,7 @@ async fn query_data_honours_the_json_frame_format() {
 
 /// `@timestamp` of the `nth` log entry with `message`, waiting for it.
 async fn logged_at(
-    plugin: &grafana_wasm_host::client::PluginProcess,
+    plugin: &grafana_wasm_client::PluginProcess,
     message: &str,
     nth: usize,
 ) -> chrono::DateTime<chrono::FixedOffset> {

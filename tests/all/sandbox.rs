@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use grafana_wasm_host::client::PluginProcess;
+use grafana_wasm_client::PluginProcess;
 use grafana_wasm_proto::pluginv2 as pb;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

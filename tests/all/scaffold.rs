@@ -122,7 +122,7 @@ fn a_new_plugin_builds_passes_its_test_and_answers_through_the_host() {
 /// serves it to Grafana's copy of the plugin, and swaps in a new build
 /// after a source file is saved.
 async fn standalone_watch_rebuilds_on_save(crate_dir: &Path, scratch: &Path) {
-    use grafana_wasm_host::client::PluginProcess;
+    use grafana_wasm_client::PluginProcess;
     // Grafana's copy of the plugin: a directory with its plugin.json.
     let plugin_dir = scratch.join("plugin");
     std::fs::create_dir(&plugin_dir).unwrap();

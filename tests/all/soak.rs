@@ -8,12 +8,21 @@ use std::process::Command;
 
 use crate::support::*;
 
-/// The load generator under test.
-const LOAD: &str = env!("CARGO_BIN_EXE_grafana-wasm-load");
+/// The load generator, a crate of its own: built next to the host by the
+/// workspace's test command.
+fn load_generator() -> std::path::PathBuf {
+    let path = std::path::Path::new(HOST).with_file_name("grafana-wasm-load");
+    assert!(
+        path.is_file(),
+        "{} is not built: run the workspace's tests (cargo test --workspace), or cargo build -p grafana-wasm-load first",
+        path.display()
+    );
+    path
+}
 
 #[test]
 fn a_minute_of_mixed_load_has_no_errors_and_no_memory_growth() {
-    let output = Command::new(LOAD)
+    let output = Command::new(load_generator())
         .args([
             "--rpc",
             "mixed",

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use grafana_wasm_host::client::PluginProcess;
-use grafana_wasm_host::handshake::Address;
+use grafana_wasm_client::PluginProcess;
+use grafana_wasm_client::handshake::Address;
 use grafana_wasm_proto::pluginv2 as pb;
 
 use crate::support::*;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use grafana_wasm_host::client::PluginProcess;
+use grafana_wasm_client::PluginProcess;
 use serde_json::Value;
 use tempfile::TempDir;
 use tokio_stream::StreamExt;

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use grafana_wasm_host::client::PluginProcess;
+use grafana_wasm_client::PluginProcess;
 use grafana_wasm_proto::pluginv2 as pb;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
@@ -151,9 +151,13 @@ async fn a_querys_spans_join_grafanas_trace_and_its_http_call_carries_it_on() {
     let plugin = launch_traced(collector_port, "w3c").await;
     let url = format!("http://127.0.0.1:{api_port}");
     let args = json!({"probe": "fetch-datasource", "path": "/items"});
+    let mut request = traced_query(&url, &args);
+    request
+        .metadata_mut()
+        .insert("tenantid", "tenant-1".parse().unwrap());
     let response = plugin
         .data()
-        .query_data(traced_query(&url, &args))
+        .query_data(request)
         .await
         .expect("the query")
         .into_inner();
@@ -179,6 +183,7 @@ async fn a_querys_spans_join_grafanas_trace_and_its_http_call_carries_it_on() {
     assert_eq!(string_attribute(rpc, "datasource_name"), "Traced");
     assert_eq!(string_attribute(rpc, "request_status"), "ok");
     assert_eq!(string_attribute(rpc, "status_source"), "plugin");
+    assert_eq!(string_attribute(rpc, "tenant_id"), "tenant-1");
     assert!(matches!(
         attribute(rpc, "org_id"),
         Some(AnyValue::IntValue(_))

@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use grafana_wasm_host::metrics::Metrics;
 use grafana_wasm_host::rpc::{Incoming, Rpc};
-use grafana_wasm_host::runtime::bindings::handlers::diagnostics;
-use grafana_wasm_host::runtime::bindings::types::{
-    CheckHealthRequest, DataSourceInstanceSettings, PluginContext,
-};
 use grafana_wasm_host::runtime::{Runtime, RuntimeSettings};
 use grafana_wasm_host::sandbox::SandboxConfig;
+use grafana_wasm_host::wit::handlers::diagnostics;
+use grafana_wasm_host::wit::types::{
+    CheckHealthRequest, DataSourceInstanceSettings, PluginContext,
+};
 
 /// A multi-threaded async runtime and a plugin runtime serving
 /// `component` with the default sandbox.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use grafana_wasm_proto::pluginv2 as pb;
 
-use crate::runtime::bindings::types as wit;
+use crate::wit::types as wit;
 
 /// A protobuf map as a list of pairs, sorted by key so guests see a stable
 /// order.

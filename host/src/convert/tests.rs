@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use grafana_wasm_proto::pluginv2 as pb;
 
 use super::{from_proto, to_proto};
-use crate::runtime::bindings::types as wit;
+use crate::wit::types as wit;
 
 fn map(pairs: wit::StringMap) -> HashMap<String, String> {
     pairs.into_iter().collect()

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use grafana_wasm_proto::pluginv2 as pb;
 
 use crate::frames;
-use crate::runtime::bindings::frames::{self as wit_frames, Frame, FrameData};
-use crate::runtime::bindings::types as wit;
+use crate::wit::frames::{self as wit_frames, Frame, FrameData};
+use crate::wit::types as wit;
 
 /// Grafana's name for an error source.
 pub fn error_source(source: wit::ErrorSource) -> String {

@@ -16,7 +16,7 @@ use arrow_schema::{DataType, Field as ArrowField, SchemaRef, TimeUnit};
 use serde_json::Value;
 
 use super::FrameError;
-use crate::runtime::bindings::frames::{Field, Frame, Values, VarBytes};
+use crate::wit::frames::{Field, Frame, Values, VarBytes};
 
 /// Decodes one Arrow IPC file (one frame; several record batches are
 /// concatenated, as Grafana's reader does).

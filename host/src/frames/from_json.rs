@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::FrameError;
-use crate::runtime::bindings::frames::{Field, Frame, Values, VarBytes};
+use crate::wit::frames::{Field, Frame, Values, VarBytes};
 
 /// Parses one Frame JSON object.
 ///

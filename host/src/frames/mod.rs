@@ -15,7 +15,7 @@ pub use to_json::{Include, to_json};
 
 use serde_json::Value;
 
-use crate::runtime::bindings::frames::{Field, Frame, FrameData, Values};
+use crate::wit::frames::{Field, Frame, FrameData, Values};
 
 /// Why a frame cannot be encoded or decoded.
 #[derive(Debug, thiserror::Error)]

@@ -21,7 +21,7 @@ use arrow_schema::{Field, Schema};
 use serde_json::{Map, Value};
 
 use super::{FrameError, check_object, rows_of};
-use crate::runtime::bindings::frames::{Field as WitField, Frame, Values, VarBytes};
+use crate::wit::frames::{Field as WitField, Frame, Values, VarBytes};
 
 /// Encodes `frame` as an Arrow IPC file. `fallback_ref_id` (the response's
 /// key) is written when the frame names no refId, as the Go SDK does.

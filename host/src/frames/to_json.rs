@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value};
 
 use super::{FrameError, check_object, rows_of};
-use crate::runtime::bindings::frames::{Field, Frame, Values, VarBytes};
+use crate::wit::frames::{Field, Frame, Values, VarBytes};
 
 /// Which parts of the frame to write (the Go SDK's `FrameInclude`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,8 +9,8 @@ use tonic::{Request, Response, Status};
 use crate::convert::{from_proto, to_proto};
 use crate::rpc::Rpc;
 use crate::runtime::Runtime;
-use crate::runtime::bindings::handlers::admission;
-use crate::runtime::bindings::types::AdmissionRequest;
+use crate::wit::handlers::admission;
+use crate::wit::types::AdmissionRequest;
 
 /// Serves the `AdmissionControl` service.
 pub struct AdmissionService {

@@ -9,7 +9,7 @@ use tonic::{Request, Response, Status};
 use crate::convert::{from_proto, to_proto};
 use crate::rpc::Rpc;
 use crate::runtime::Runtime;
-use crate::runtime::bindings::handlers::conversion;
+use crate::wit::handlers::conversion;
 
 /// Serves the `ResourceConversion` service.
 pub struct ConversionService {

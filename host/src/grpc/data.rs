@@ -11,9 +11,9 @@ use super::pump::{self, Forward, Outgoing};
 use crate::convert::{from_proto, to_proto};
 use crate::frames::Include;
 use crate::rpc::Rpc;
-use crate::runtime::bindings::handlers::{chunked_data, data};
-use crate::runtime::bindings::types::{DataChunk, FrameFormat};
 use crate::runtime::{CallError, Outbox, Runtime};
+use crate::wit::handlers::{chunked_data, data};
+use crate::wit::types::{DataChunk, FrameFormat};
 
 /// Serves the `Data` service.
 pub struct DataService {

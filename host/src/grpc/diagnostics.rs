@@ -7,8 +7,8 @@ use tonic::{Request, Response, Status};
 
 use crate::convert::{from_proto, to_proto};
 use crate::rpc::Rpc;
-use crate::runtime::bindings::handlers::diagnostics;
 use crate::runtime::{CallError, HealthIndices, Runtime};
+use crate::wit::handlers::diagnostics;
 
 /// Serves the `Diagnostics` service.
 pub struct DiagnosticsService {

@@ -10,9 +10,9 @@ use tonic::{Request, Response, Status};
 use super::pump::{self, Forward, Outgoing};
 use crate::convert::{from_proto, to_proto};
 use crate::rpc::Rpc;
-use crate::runtime::bindings::handlers::resource;
-use crate::runtime::bindings::types::CallResourceResponse;
 use crate::runtime::{CallError, Outbox, Runtime};
+use crate::wit::handlers::resource;
+use crate::wit::types::CallResourceResponse;
 
 /// Serves the `Resource` service.
 pub struct ResourceService {

@@ -10,8 +10,8 @@ use tonic::{Request, Response, Status};
 use super::pump::{self, Forward, Outgoing};
 use crate::convert::{from_proto, to_proto};
 use crate::rpc::Rpc;
-use crate::runtime::bindings::handlers::streaming;
 use crate::runtime::{CallError, Outbox, Runtime};
+use crate::wit::handlers::streaming;
 
 /// Serves the `Stream` service.
 pub struct StreamService {

@@ -19,7 +19,6 @@ use prometheus::{
 };
 
 use crate::rpc::{RequestStatus, Rpc, StatusSource};
-use crate::runtime::CallError;
 pub use datasource::Account;
 
 /// The host's metric families.
@@ -46,22 +45,6 @@ pub struct Metrics {
     /// Lines the log writer had dropped at the last scrape.
     queue_dropped_seen: std::sync::atomic::AtomicU64,
     packets_rejected: IntCounterVec,
-}
-
-/// The outcome label of a call.
-fn outcome<T>(result: &Result<T, CallError>) -> &'static str {
-    match result {
-        Ok(_) => "ok",
-        Err(CallError::Unimplemented) => "unimplemented",
-        Err(CallError::Failed(_)) => "error",
-        Err(CallError::Trap { .. }) => "trap",
-        Err(CallError::Timeout { .. }) => "timeout",
-        Err(CallError::NotLoaded(_)) => "not_loaded",
-        Err(CallError::Overloaded { .. }) => "overloaded",
-        Err(CallError::BackedOff { .. }) => "backed_off",
-        Err(CallError::Replaced) => "replaced",
-        Err(CallError::ShuttingDown) => "shutting_down",
-    }
 }
 
 impl Metrics {
@@ -184,9 +167,10 @@ impl Metrics {
         }))
     }
 
-    /// Records one finished guest call.
-    pub fn observe_call<T>(&self, rpc: Rpc, result: &Result<T, CallError>, elapsed: Duration) {
-        let (rpc, outcome) = (rpc.name(), outcome(result));
+    /// Records one finished guest call, its `outcome` (`ok`, or the
+    /// error's label).
+    pub fn observe_call(&self, rpc: Rpc, outcome: &'static str, elapsed: Duration) {
+        let rpc = rpc.name();
         self.calls.with_label_values(&[rpc, outcome]).inc();
         self.duration
             .with_label_values(&[rpc])

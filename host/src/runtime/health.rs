@@ -5,10 +5,10 @@
 use wasmtime::Store;
 use wasmtime::component::Instance;
 
-use super::bindings::handlers::{diagnostics, health};
-use super::bindings::types::{CheckHealthRequest, CheckHealthResult, HandlerError};
 use super::plugin::{Exports, Family};
 use super::state::GuestState;
+use crate::wit::handlers::{diagnostics, health};
+use crate::wit::types::{CheckHealthRequest, CheckHealthResult, HandlerError};
 
 /// Where a component's CheckHealth is found.
 #[derive(Clone)]

@@ -7,9 +7,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::bindings::types::PluginContext;
-use super::pool::InstanceKey;
+use crate::instance_key::InstanceKey;
 use crate::sandbox::http::DataSourceHttp;
+use crate::wit::types::PluginContext;
 
 /// Plugin instances remembered at most; calls for others still work, their
 /// settings are parsed per call and they are not health-gated.

@@ -5,7 +5,6 @@
 //! one pre-instantiated [`Plugin`] per component, one [`wasmtime::Store`] per
 //! guest instance.
 
-pub mod bindings;
 pub mod cache;
 mod contract;
 mod engine;
@@ -31,17 +30,17 @@ use wasmtime::{Engine, Store};
 
 pub use health::HealthIndices;
 pub use plugin::{Exports, Family, LoadError, Plugin};
-pub use pool::InstanceKey;
 pub use state::{GuestState, Outbox, Queued};
 pub use swap::{Loaded, ReloadOutcome};
 
+use crate::instance_key::InstanceKey;
 use crate::metrics::{Account, Metrics};
 use crate::rpc::{Incoming, Rpc};
 use crate::sandbox::http::CallHttp;
 use crate::sandbox::limits::{self, BackedOff, Overloaded};
 use crate::sandbox::{ConfigError, Sandbox, SandboxConfig};
 use crate::traces::CallTrace;
-use bindings::types::{HandlerError, PluginContext, PluginError};
+use crate::wit::types::{HandlerError, PluginContext, PluginError};
 pub use outcome::Answer;
 use threads::GuestThreads;
 
@@ -108,6 +107,28 @@ pub enum CallError {
         /// The deadline.
         limit: Duration,
     },
+}
+
+impl CallError {
+    /// The `outcome` label of a call that failed so.
+    pub const fn label(&self) -> &'static str {
+        match self {
+            Self::Unimplemented => "unimplemented",
+            Self::Failed(_) => "error",
+            Self::Trap { .. } => "trap",
+            Self::Timeout { .. } => "timeout",
+            Self::NotLoaded(_) => "not_loaded",
+            Self::Overloaded { .. } => "overloaded",
+            Self::BackedOff { .. } => "backed_off",
+            Self::Replaced => "replaced",
+            Self::ShuttingDown => "shutting_down",
+        }
+    }
+}
+
+/// The `outcome` label of a call's result.
+fn outcome_label<T>(result: &Result<T, CallError>) -> &'static str {
+    result.as_ref().map_or_else(CallError::label, |_| "ok")
 }
 
 /// What the runtime needs besides the component and its sandbox.
@@ -437,7 +458,7 @@ impl Runtime {
             Err(err) => {
                 let result = Err(err);
                 self.metrics
-                    .observe_call(scope.rpc, &result, Duration::ZERO);
+                    .observe_call(scope.rpc, outcome_label(&result), Duration::ZERO);
                 result
             }
         };
@@ -501,7 +522,8 @@ impl Runtime {
             }
             None => admitted_and_run.await,
         };
-        self.metrics.observe_call(rpc, &result, started.elapsed());
+        self.metrics
+            .observe_call(rpc, outcome_label(&result), started.elapsed());
         result
     }
 
@@ -963,7 +985,7 @@ impl Instance {
     /// Calls the guest's `dispose`, if it has one, stopped after `limit`,
     /// then drops the instance.
     async fn dispose(mut self, limit: Duration) {
-        let Ok(Some(lifecycle)) = self.handlers::<bindings::handlers::lifecycle::GuestIndices>()
+        let Ok(Some(lifecycle)) = self.handlers::<crate::wit::handlers::lifecycle::GuestIndices>()
         else {
             return;
         };

@@ -5,13 +5,13 @@
 use std::sync::Arc;
 
 use super::CallError;
-use super::bindings::types::{
-    CheckHealthResult, CollectMetricsResult, ConversionResponse, ErrorSource, MutationResponse,
-    QueryDataResponse, StreamResponse, ValidationResponse,
-};
 use crate::metrics::{Account, Metrics};
 use crate::rpc::{RequestStatus, Rpc, StatusSource};
 use crate::traces::CallTrace;
+use crate::wit::types::{
+    CheckHealthResult, CollectMetricsResult, ConversionResponse, ErrorSource, MutationResponse,
+    QueryDataResponse, StreamResponse, ValidationResponse,
+};
 
 /// A handler's answer that may itself report a failure.
 pub trait Answer {

@@ -8,10 +8,10 @@ use std::time::Instant;
 use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 use wasmtime::{Engine, Store};
 
-use super::bindings::{Contract, handlers};
 use super::cache::CompiledCache;
 use super::health::HealthIndices;
 use super::state::GuestState;
+use crate::wit::{Contract, handlers};
 
 /// Why a component could not be loaded.
 #[derive(Debug, thiserror::Error)]

@@ -10,13 +10,13 @@ use wasmtime::{Engine, ResourceLimiter, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use super::bindings::grafana::plugin::{chunk_sender, frames, log, resource_sender, stream_sender};
-use super::bindings::types::{self, CallResourceResponse, DataChunk, SendError};
 use crate::logging;
 use crate::metrics::{Account, Metrics};
 use crate::sandbox::Sandbox;
 use crate::sandbox::http::OutboundHttp;
 use crate::sandbox::logs::GuestLog;
+use crate::wit::grafana::plugin::{chunk_sender, frames, log, resource_sender, stream_sender};
+use crate::wit::types::{self, CallResourceResponse, DataChunk, SendError};
 
 /// Table elements an instance may have (function tables of guests compiled
 /// from Rust or C hold a few hundred to a few thousand, an interpreter's

@@ -19,12 +19,12 @@ use std::time::{Instant, SystemTime};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::bindings::types::{CheckHealthRequest, CheckHealthResult, HealthStatus, PluginContext};
 use super::health::HealthIndices;
 use super::pool::IdlePool;
 use super::{CallError, Outbox, Plugin, Runtime};
 use crate::rpc::{Incoming, Rpc};
 use crate::sandbox::Sandbox;
+use crate::wit::types::{CheckHealthRequest, CheckHealthResult, HealthStatus, PluginContext};
 
 /// One version of the component, serving calls.
 pub struct Loaded {

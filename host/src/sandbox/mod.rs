@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 pub use config::{ConfigError, SandboxConfig};
 
-use crate::runtime::InstanceKey;
-use crate::runtime::bindings::types::PluginContext;
+use crate::instance_key::InstanceKey;
+use crate::wit::types::PluginContext;
 
 /// Grafana's configuration key for how many queries it runs at once.
 const CONCURRENT_QUERY_COUNT: &str = "GF_CONCURRENT_QUERY_COUNT";

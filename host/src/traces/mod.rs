@@ -254,8 +254,16 @@ pub fn incoming(
             KeyValue::new("rpc.method", method),
         ])
         .start_with_context(&tracing.tracer, &parent);
-    Span(CallTrace(Some(parent.with_span(span))))
+    let trace = CallTrace(Some(parent.with_span(span)));
+    // As the Go SDK's tracer adds the tenant Grafana names, if any.
+    if let Some(tenant) = Metadata(metadata).get(TENANT_ID).filter(|t| !t.is_empty()) {
+        trace.set("tenant_id", tenant.to_owned());
+    }
+    Span(trace)
 }
+
+/// The metadata key of the tenant a multi-tenant Grafana calls for.
+const TENANT_ID: &str = "tenantid";
 
 /// gRPC metadata as a propagator reads it.
 struct Metadata<'a>(&'a tonic::metadata::MetadataMap);

@@ -10,7 +10,7 @@ use std::time::Duration;
 use http::uri::{Authority, Scheme};
 use serde_json::Value;
 
-use crate::runtime::bindings::types::DataSourceInstanceSettings;
+use crate::wit::types::DataSourceInstanceSettings;
 
 /// Where a request goes: scheme, host and port.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use grafana_wasm_host::client::{PluginProcess, admin_context};
+use grafana_wasm_client::{PluginProcess, admin_context};
 use grafana_wasm_proto::pluginv2 as pb;
 use tokio_stream::StreamExt as _;
 use tonic::transport::Channel;

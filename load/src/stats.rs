@@ -1,6 +1,9 @@
-//! Latency percentiles over every measured call.
+//! What a run measured: latency percentiles over every measured call,
+//! what the callers did, resident memory over time.
 
 use std::time::Duration;
+
+use serde::Serialize;
 
 /// Latencies of calls, in microseconds.
 #[derive(Debug, Default, Clone)]
@@ -62,4 +65,24 @@ mod tests {
         assert_eq!(sorted.percentile_ms(100.0), 100.0);
         assert_eq!(Latencies::default().sorted().percentile_ms(50.0), 0.0);
     }
+}
+
+/// What the callers did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Latencies of the calls that succeeded.
+    pub latencies: Latencies,
+    /// Calls that failed.
+    pub errors: u64,
+    /// The first few distinct failures.
+    pub error_samples: Vec<String>,
+}
+
+/// Resident memory at one moment of the measured run.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct RssSample {
+    /// Seconds since measuring started.
+    pub seconds: f64,
+    /// Resident memory, MiB.
+    pub mib: f64,
 }

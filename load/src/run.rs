@@ -5,12 +5,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use grafana_wasm_host::client::PluginProcess;
+use grafana_wasm_client::PluginProcess;
 
 use crate::args::Args;
 use crate::calls::Caller;
-use crate::report::{Report, RssSample};
-use crate::stats::Latencies;
+use crate::report::Report;
+use crate::stats::{Outcome, RssSample};
 use crate::usage;
 
 /// How long the plugin sits idle after starting before its memory is read.
@@ -97,17 +97,6 @@ async fn measure_starts(args: &Args) -> anyhow::Result<Vec<f64>> {
 enum Until {
     Elapsed(Duration),
     Count(u64),
-}
-
-/// What the callers did.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    /// Latencies of the calls that succeeded.
-    pub latencies: Latencies,
-    /// Calls that failed.
-    pub errors: u64,
-    /// The first few distinct failures.
-    pub error_samples: Vec<String>,
 }
 
 /// Runs `--callers` callers until `until`, and gathers what they did.

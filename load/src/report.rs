@@ -5,16 +5,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use crate::args::Args;
-use crate::run::Outcome;
-
-/// Resident memory at one moment of the measured run.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct RssSample {
-    /// Seconds since measuring started.
-    pub seconds: f64,
-    /// Resident memory, MiB.
-    pub mib: f64,
-}
+use crate::stats::{Outcome, RssSample};
 
 /// The figures of one run.
 #[derive(Debug, Serialize)]

@@ -1,6 +1,5 @@
-//! The Grafana side of the plugin protocol: launch a plugin executable as
-//! Grafana's go-plugin client does, read its handshake, connect, call, and
-//! stop it. Used by the `demo` command and the integration tests.
+//! A plugin process driven as Grafana drives it: launched with Grafana's
+//! variables, its handshake read, called over one gRPC channel, stopped.
 
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
