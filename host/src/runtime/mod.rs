@@ -7,6 +7,7 @@
 
 pub mod cache;
 mod contract;
+mod cpu;
 mod engine;
 mod health;
 mod known;
@@ -212,6 +213,7 @@ pub struct Runtime {
     known: known::KnownInstances,
     threads: GuestThreads,
     slots: Arc<SlotReleases>,
+    long_runners: threads::LongRunners<InstanceKey>,
 }
 
 /// Tells calls waiting for an instance slot that one was freed: an
@@ -278,6 +280,7 @@ impl Runtime {
             known: known::KnownInstances::default(),
             threads: GuestThreads::new().context("starting the guests' threads")?,
             slots: Arc::default(),
+            long_runners: threads::LongRunners::default(),
         };
         let loaded = match config_error {
             Some(err) => Err(LoadError::Config(err)),
@@ -497,13 +500,19 @@ impl Runtime {
             settled.start();
             let rank = admitted.rank();
             let (runtime, loaded, settles) = (self.clone(), loaded.clone(), settled.clone());
+            let account = scope.account.clone();
+            let tenant = key.tenant();
+            let start_here = rank <= 1 && self.long_runners.may_start_here(&tenant);
             let work = async move {
                 let _admitted = admitted;
-                runtime
-                    .run::<F, R>(&loaded, scope, outbox, call, stop, &settles)
-                    .await
+                let began = Instant::now();
+                let running = runtime.run::<F, R>(&loaded, scope, outbox, call, stop, &settles);
+                let (result, spent) = cpu::OnCpu::new(running).await;
+                account.cpu(spent);
+                runtime.long_runners.record(tenant, began.elapsed());
+                result
             };
-            match self.threads.run(work, rank).await {
+            match self.threads.run(work, rank, start_here).await {
                 Ok(result) => result,
                 Err(threads::Stopped) => Err(CallError::ShuttingDown),
             }
@@ -574,7 +583,6 @@ impl Runtime {
             account,
             ..
         } = scope;
-        let cpu = ThreadCpu::start();
         let checkout = trace.stage("sandbox.checkout");
         let mut instance = self
             .check_out(loaded, rpc, &key, &account, stop)
@@ -597,7 +605,6 @@ impl Runtime {
         let outcome = self.invoke::<F, R>(loaded, &mut instance, rpc, call).await;
         instance.clear();
         drop(guest);
-        account.cpu(cpu.spent());
         let healthy = matches!(
             outcome,
             Ok(_) | Err(CallError::Failed(_) | CallError::Unimplemented)
@@ -834,29 +841,6 @@ fn describe(trace: &CallTrace, ctx: &PluginContext) {
     }
     if let Some(user) = &ctx.user {
         trace.set("user", user.name.clone());
-    }
-}
-
-/// CPU time of the current thread (a guest call's: each runs on a thread
-/// of its own from start to end).
-struct ThreadCpu(Duration);
-
-impl ThreadCpu {
-    fn start() -> Self {
-        Self(Self::now())
-    }
-
-    fn now() -> Duration {
-        let time = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-        Duration::new(
-            u64::try_from(time.tv_sec).unwrap_or(0),
-            u32::try_from(time.tv_nsec).unwrap_or(0),
-        )
-    }
-
-    /// CPU time the thread spent since [`ThreadCpu::start`].
-    fn spent(&self) -> Duration {
-        Self::now().saturating_sub(self.0)
     }
 }
 

@@ -1,5 +1,8 @@
-//! Where guest code runs: every guest call on a thread of its own, never on
-//! the async workers serving gRPC.
+//! Where guest code runs: every guest call that lasts past its first yield
+//! on a thread of its own, off the async workers serving gRPC (a
+//! datasource's first concurrent call starts on the worker that received
+//! it, and most small calls end there, before the guest's first epoch
+//! tick).
 //!
 //! A guest that spins holds its thread until the epoch ticker interrupts
 //! it; on its own thread it competes with the server and with other
@@ -13,13 +16,17 @@
 //! worker drives the timers and sockets of guest calls (deadlines,
 //! outgoing HTTP) whatever the server's workers are doing.
 
+use std::collections::HashSet;
 use std::future::Future;
-use std::sync::OnceLock;
+use std::hash::Hash;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::runtime::{Builder, Handle, Runtime};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+use super::engine::EPOCH_TICK;
 
 /// Workers of the guests' runtime: they only drive timers and sockets.
 const IO_WORKERS: usize = 1;
@@ -41,6 +48,58 @@ fn nice_for(rank: usize) -> i32 {
     ((rank.max(1) as f64).ln() / 1.25_f64.ln())
         .round()
         .min(f64::from(MAX_NICE)) as i32
+}
+
+/// Most datasources remembered as long runners; beyond, the memory starts
+/// afresh (a forgotten one costs one tick on a worker again).
+const MAX_LONG_RUNNERS: usize = 10_000;
+
+/// The datasources whose last call outlasted an epoch tick. Their calls go
+/// to a guest thread at once: a datasource whose guest spins holds a gRPC
+/// worker for at most one tick before it is known, and never again while
+/// its calls stay long; a call of it that ends within a tick makes it a
+/// candidate for starting on the worker again.
+pub struct LongRunners<K>(Mutex<HashSet<K>>);
+
+impl<K> Default for LongRunners<K> {
+    fn default() -> Self {
+        Self(Mutex::new(HashSet::new()))
+    }
+}
+
+impl<K: Hash + Eq> LongRunners<K> {
+    /// Whether a first call of `key` may start on the caller's thread.
+    pub fn may_start_here(&self, key: &K) -> bool {
+        !self.0.lock().expect("long runners lock").contains(key)
+    }
+
+    /// A call of `key` ran for `took` (from its start to its end).
+    pub fn record(&self, key: K, took: Duration) {
+        let mut long = self.0.lock().expect("long runners lock");
+        if took <= EPOCH_TICK {
+            long.remove(&key);
+            return;
+        }
+        if long.len() >= MAX_LONG_RUNNERS {
+            long.clear();
+        }
+        long.insert(key);
+    }
+}
+
+/// Polls `future` once: its output, or the future when it is not ready.
+async fn poll_once<F: Future + Unpin>(future: F) -> Result<F::Output, F> {
+    let mut future = Some(future);
+    std::future::poll_fn(|cx| {
+        let pending = future.as_mut().expect("polled once");
+        match std::pin::Pin::new(pending).poll(cx) {
+            std::task::Poll::Ready(done) => std::task::Poll::Ready(Ok(done)),
+            std::task::Poll::Pending => {
+                std::task::Poll::Ready(Err(future.take().expect("polled once")))
+            }
+        }
+    })
+    .await
 }
 
 /// Why a guest call produced nothing: the host is stopping.
@@ -124,10 +183,15 @@ impl GuestThreads {
     }
 
     /// Runs `work`, its datasource's `rank`-th concurrent call, on a guest
-    /// thread (of lower priority from the second call on). It ends early,
-    /// dropped at its next yield (guests yield at every epoch tick), when
-    /// the returned future is dropped (the caller went away) or the host
-    /// stops.
+    /// thread (of lower priority from the second call on). With
+    /// `start_here` it starts on the caller's thread and moves to a guest
+    /// thread only if it is not over by its first yield: most calls are,
+    /// and they are spared the two thread switches of the hand-over, most
+    /// of what a small call costs. A guest yields at every epoch tick, so
+    /// such a start holds the caller's thread for at most one tick (see
+    /// [`LongRunners`] for who may start here). The call ends early,
+    /// dropped at its next yield, when the returned future is dropped (the
+    /// caller went away) or the host stops.
     ///
     /// # Errors
     /// [`Stopped`] when the host stopped the call, or was stopping already.
@@ -135,6 +199,7 @@ impl GuestThreads {
         &self,
         work: impl Future<Output = T> + Send + 'static,
         rank: usize,
+        start_here: bool,
     ) -> Result<T, Stopped> {
         if self.stop.is_cancelled() {
             return Err(Stopped);
@@ -148,6 +213,14 @@ impl GuestThreads {
                 done = work => Some(done),
             }
         };
+        let mut cancellable = Box::pin(cancellable);
+        if start_here {
+            match poll_once(cancellable).await {
+                Ok(Some(done)) => return Ok(done),
+                Ok(None) => return Err(Stopped),
+                Err(pending) => cancellable = pending,
+            }
+        }
         let pool = self.pool_of(nice_for(rank));
         match self
             .calls
