@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use prometheus::{Counter, CounterVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts};
 
+use super::registered;
+
 /// Datasources with a label of their own.
 pub const MAX_DATASOURCES: usize = 100;
 
@@ -93,24 +95,22 @@ impl Datasources {
     /// Only on conflicting registrations, a programming error.
     pub fn new(registry: &prometheus::Registry) -> prometheus::Result<Self> {
         let label = &["datasource"];
-        let counter = |name: &str, help: &str| -> prometheus::Result<IntCounterVec> {
-            let family = IntCounterVec::new(Opts::new(name, help), label)?;
-            registry.register(Box::new(family.clone()))?;
-            Ok(family)
+        let counter = |name: &str, help: &str| {
+            registered(registry, IntCounterVec::new(Opts::new(name, help), label)?)
         };
-        let gauge = |name: &str, help: &str| -> prometheus::Result<IntGaugeVec> {
-            let family = IntGaugeVec::new(Opts::new(name, help), label)?;
-            registry.register(Box::new(family.clone()))?;
-            Ok(family)
+        let gauge = |name: &str, help: &str| {
+            registered(registry, IntGaugeVec::new(Opts::new(name, help), label)?)
         };
-        let cpu = CounterVec::new(
-            Opts::new(
-                "datasource_guest_cpu_seconds_total",
-                "CPU time guest threads spent on the datasource's calls (instantiation included).",
-            ),
-            label,
+        let cpu = registered(
+            registry,
+            CounterVec::new(
+                Opts::new(
+                    "datasource_guest_cpu_seconds_total",
+                    "CPU time of the datasource's guest calls, on whichever threads ran them (instantiation included).",
+                ),
+                label,
+            )?,
         )?;
-        registry.register(Box::new(cpu.clone()))?;
         Ok(Self {
             calls: counter("datasource_calls_total", "Guest calls by datasource uid.")?,
             errors: counter(

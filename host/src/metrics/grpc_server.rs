@@ -9,6 +9,8 @@ use prometheus::{
     Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
 };
 
+use super::registered;
+
 /// Labels of every family: `grpc_type`, `grpc_service`, `grpc_method`.
 const LABELS: [&str; 3] = ["grpc_type", "grpc_service", "grpc_method"];
 
@@ -57,20 +59,20 @@ impl GrpcServer {
     /// Only on conflicting registrations, a programming error.
     pub fn new(registry: &Registry) -> prometheus::Result<Self> {
         let counter = |name: &str, help: &str, labels: &[&str]| {
-            let family = IntCounterVec::new(Opts::new(name, help), labels)?;
-            registry.register(Box::new(family.clone()))?;
-            Ok::<_, prometheus::Error>(family)
+            registered(registry, IntCounterVec::new(Opts::new(name, help), labels)?)
         };
         let with_code = [LABELS[0], LABELS[1], LABELS[2], "grpc_code"];
-        let handling = HistogramVec::new(
-            HistogramOpts::new(
-                "grpc_server_handling_seconds",
-                "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
-            )
-            .buckets(prometheus::DEFAULT_BUCKETS.to_vec()),
-            &LABELS,
+        let handling = registered(
+            registry,
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "grpc_server_handling_seconds",
+                    "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
+                )
+                .buckets(prometheus::DEFAULT_BUCKETS.to_vec()),
+                &LABELS,
+            )?,
         )?;
-        registry.register(Box::new(handling.clone()))?;
         let started = counter(
             "grpc_server_started_total",
             "Total number of RPCs started on the server.",

@@ -25,8 +25,8 @@ pub use datasource::Account;
 pub struct Metrics {
     /// The host's families, prefixed `grafana_wasm_`.
     registry: Registry,
-    /// The standard, unprefixed families: `process_*`, and the Go SDK's
-    /// `grafana_plugin_request_total`.
+    /// The standard, unprefixed families: `process_*`, the Go SDK's
+    /// `grafana_plugin_request_total` and its gRPC server's `grpc_server_*`.
     unprefixed: Registry,
     plugin_requests: IntCounterVec,
     grpc: grpc_server::GrpcServer,
@@ -136,13 +136,15 @@ impl Metrics {
         ))?;
         // The Go SDK's metrics middleware: namespace grafana, subsystem
         // plugin, the same help and labels.
-        let plugin_requests = IntCounterVec::new(
-            Opts::new("request_total", "The total amount of plugin requests")
-                .namespace("grafana")
-                .subsystem("plugin"),
-            &["endpoint", "status", "status_source"],
+        let plugin_requests = registered(
+            &unprefixed,
+            IntCounterVec::new(
+                Opts::new("request_total", "The total amount of plugin requests")
+                    .namespace("grafana")
+                    .subsystem("plugin"),
+                &["endpoint", "status", "status_source"],
+            )?,
         )?;
-        unprefixed.register(Box::new(plugin_requests.clone()))?;
         let grpc = grpc_server::GrpcServer::new(&unprefixed)?;
         let datasources = datasource::Datasources::new(&registry)?;
         Ok(Arc::new(Self {
@@ -269,6 +271,19 @@ impl Metrics {
         }
         buffer
     }
+}
+
+/// `collector`, once registered in `registry` (the registry keeps a clone:
+/// a family's clones share its series).
+///
+/// # Errors
+/// Only on conflicting registrations, a programming error.
+fn registered<C>(registry: &Registry, collector: C) -> prometheus::Result<C>
+where
+    C: prometheus::core::Collector + Clone + 'static,
+{
+    registry.register(Box::new(collector.clone()))?;
+    Ok(collector)
 }
 
 /// A running guest call, for the `calls_in_flight` gauge.

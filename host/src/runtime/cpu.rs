@@ -8,22 +8,22 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// `inner`, reporting with its output the CPU time its polls took.
-pub struct OnCpu<F> {
-    inner: Pin<Box<F>>,
+pub struct OnCpu<'a, F> {
+    inner: Pin<&'a mut F>,
     spent: Duration,
 }
 
-impl<F: Future> OnCpu<F> {
-    /// Measures `inner`.
-    pub fn new(inner: F) -> Self {
+impl<'a, F: Future> OnCpu<'a, F> {
+    /// Measures `inner` (pinned where it is, not copied to the heap).
+    pub fn new(inner: Pin<&'a mut F>) -> Self {
         Self {
-            inner: Box::pin(inner),
+            inner,
             spent: Duration::ZERO,
         }
     }
 }
 
-impl<F: Future> Future for OnCpu<F> {
+impl<F: Future> Future for OnCpu<'_, F> {
     type Output = (F::Output, Duration);
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {

@@ -507,7 +507,7 @@ impl Runtime {
                 let _admitted = admitted;
                 let began = Instant::now();
                 let running = runtime.run::<F, R>(&loaded, scope, outbox, call, stop, &settles);
-                let (result, spent) = cpu::OnCpu::new(running).await;
+                let (result, spent) = cpu::OnCpu::new(std::pin::pin!(running)).await;
                 account.cpu(spent);
                 runtime.long_runners.record(tenant, began.elapsed());
                 result
@@ -833,6 +833,10 @@ impl Runtime {
 /// Sets the attributes the Go SDK's tracing middleware sets on an RPC's
 /// span from its plugin context.
 fn describe(trace: &CallTrace, ctx: &PluginContext) {
+    // Untraced calls (tracing off) copy nothing.
+    if !trace.is_on() {
+        return;
+    }
     trace.set("plugin_id", ctx.plugin_id.clone());
     trace.set("org_id", ctx.org_id);
     if let Some(ds) = &ctx.data_source_instance_settings {

@@ -131,7 +131,7 @@ impl CallTrace {
     /// A client span for one outgoing HTTP request, ended when dropped;
     /// inject its context into the request with [`CallTrace::inject`].
     pub fn http_request(&self, method: &str, host: &str, port: u16, path: &str) -> Span {
-        if self.0.is_none() {
+        if !self.is_on() {
             return Span::none();
         }
         let attributes = vec![
@@ -159,6 +159,12 @@ impl CallTrace {
             .with_attributes(attributes)
             .start_with_context(&tracing.tracer, cx);
         Span(Self(Some(cx.with_span(span))))
+    }
+
+    /// Whether the call is traced (tracing on, and a span open): what
+    /// building attributes costs is worth paying.
+    pub fn is_on(&self) -> bool {
+        self.0.is_some()
     }
 
     /// Sets an attribute of the innermost span.

@@ -177,10 +177,12 @@ async fn dispatch(
             }),
     };
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let span = call
-        .trace
-        .http_request(method.as_str(), &origin.host, origin.port, &path);
+    let span = call.trace.http_request(
+        method.as_str(),
+        &origin.host,
+        origin.port,
+        request.uri().path(),
+    );
     span.inject(request.headers_mut());
     if let Some(account) = &call.account {
         account.http_request();
