@@ -16,11 +16,11 @@
 //! worker drives the timers and sockets of guest calls (deadlines,
 //! outgoing HTTP) whatever the server's workers are doing.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::runtime::{Builder, Handle, Runtime};
 use tokio_util::sync::CancellationToken;
@@ -54,36 +54,40 @@ fn nice_for(rank: usize) -> i32 {
 /// afresh (a forgotten one costs one tick on a worker again).
 const MAX_LONG_RUNNERS: usize = 10_000;
 
-/// The datasources whose last call outlasted an epoch tick. Their calls go
-/// to a guest thread at once: a datasource whose guest spins holds a gRPC
-/// worker for at most one tick before it is known, and never again while
-/// its calls stay long; a call of it that ends within a tick makes it a
-/// candidate for starting on the worker again.
-pub struct LongRunners<K>(Mutex<HashSet<K>>);
+/// How long a datasource stays a long runner after its last call that
+/// outlasted a tick, whatever its calls do meanwhile.
+const LONG_RUNNER_MEMORY: Duration = Duration::from_secs(60);
+
+/// The datasources that had a call outlast an epoch tick within the last
+/// [`LONG_RUNNER_MEMORY`]. Their calls go to a guest thread at once, so a
+/// guest that spins holds a gRPC worker for at most one tick a minute, even
+/// one that alternates quick calls with spinning ones.
+pub struct LongRunners<K>(Mutex<HashMap<K, Instant>>);
 
 impl<K> Default for LongRunners<K> {
     fn default() -> Self {
-        Self(Mutex::new(HashSet::new()))
+        Self(Mutex::new(HashMap::new()))
     }
 }
 
 impl<K: Hash + Eq> LongRunners<K> {
     /// Whether a first call of `key` may start on the caller's thread.
     pub fn may_start_here(&self, key: &K) -> bool {
-        !self.0.lock().expect("long runners lock").contains(key)
+        let long = self.0.lock().expect("long runners lock");
+        long.get(key)
+            .is_none_or(|last| last.elapsed() >= LONG_RUNNER_MEMORY)
     }
 
     /// A call of `key` ran for `took` (from its start to its end).
     pub fn record(&self, key: K, took: Duration) {
-        let mut long = self.0.lock().expect("long runners lock");
         if took <= EPOCH_TICK {
-            long.remove(&key);
             return;
         }
+        let mut long = self.0.lock().expect("long runners lock");
         if long.len() >= MAX_LONG_RUNNERS {
             long.clear();
         }
-        long.insert(key);
+        long.insert(key, Instant::now());
     }
 }
 
@@ -290,5 +294,25 @@ impl Drop for GuestThreads {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_datasource_with_a_long_call_stays_off_the_workers_despite_quick_ones() {
+        let long = LongRunners::default();
+        assert!(long.may_start_here(&"ds"));
+        long.record("ds", EPOCH_TICK + Duration::from_millis(1));
+        assert!(!long.may_start_here(&"ds"));
+        long.record("ds", Duration::from_micros(50));
+        assert!(
+            !long.may_start_here(&"ds"),
+            "a quick call does not make a spinner welcome again"
+        );
+        long.record("other", Duration::from_micros(50));
+        assert!(long.may_start_here(&"other"));
     }
 }
