@@ -10,6 +10,7 @@
 
 pub mod api_json;
 mod call;
+pub mod capabilities;
 mod cargo_build;
 pub mod cli;
 pub mod convert;

@@ -7,6 +7,7 @@ mod bad_input;
 mod broken;
 mod cache;
 mod call;
+mod connections;
 mod contract;
 mod examples;
 mod fairness;

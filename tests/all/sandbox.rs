@@ -5,83 +5,11 @@
 use std::time::{Duration, Instant};
 
 use grafana_wasm_client::PluginProcess;
-use grafana_wasm_proto::pluginv2 as pb;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Code;
 
 use crate::support::*;
-
-/// Launches the sandbox probe with `GF_PLUGIN_<KEY>` overrides, as an
-/// operator's `[plugin.<id>]` section would set them.
-async fn launch_probe(overrides: &[(&str, &str)]) -> PluginProcess {
-    let mut command = host_command(SANDBOX);
-    for (key, value) in overrides {
-        command.env(format!("GF_PLUGIN_{}", key.to_uppercase()), value);
-    }
-    PluginProcess::launch(command)
-        .await
-        .expect("launching the host")
-}
-
-/// A datasource `uid` at `url`, with secrets and jsonData.
-fn datasource(uid: &str, url: &str, json: Value, secrets: &[(&str, &str)]) -> pb::PluginContext {
-    let mut ctx = context();
-    let ds = ctx.data_source_instance_settings.as_mut().unwrap();
-    ds.uid = uid.into();
-    ds.url = url.into();
-    ds.json_data = json.to_string().into_bytes();
-    ds.decrypted_secure_json_data = secrets
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    ctx
-}
-
-/// Runs a probe as a query: the probe's JSON answer, or the call's status.
-async fn query_probe(
-    plugin: &PluginProcess,
-    ctx: pb::PluginContext,
-    args: Value,
-) -> Result<Value, tonic::Status> {
-    let mut request = query_request(vec![query("A", &args.to_string(), 1_000)]);
-    request.plugin_context = Some(ctx);
-    let response = plugin.data().query_data(request).await?.into_inner();
-    let answer = &response.responses["A"];
-    assert!(answer.error.is_empty(), "{}", answer.error);
-    let (_, batches) = decode_frame(&answer.frames[0]);
-    let column = batches[0]
-        .column(0)
-        .as_any()
-        .downcast_ref::<arrow_array::StringArray>()
-        .expect("a string field")
-        .value(0)
-        .to_owned();
-    Ok(serde_json::from_str(&column).unwrap())
-}
-
-/// Runs a probe as a resource call: the probe's JSON answer.
-async fn resource_probe(plugin: &PluginProcess, ctx: pb::PluginContext, args: Value) -> Value {
-    let request = pb::CallResourceRequest {
-        plugin_context: Some(ctx),
-        path: "probe".into(),
-        method: "POST".into(),
-        body: args.to_string().into_bytes(),
-        ..Default::default()
-    };
-    first_resource_json(plugin, request).await
-}
-
-/// Fetches `path` of the datasource's own URL from inside the guest, as a
-/// resource call: the probe's JSON answer.
-async fn fetch_datasource(plugin: &PluginProcess, ctx: pb::PluginContext, path: &str) -> Value {
-    resource_probe(
-        plugin,
-        ctx,
-        json!({"probe": "fetch-datasource", "path": path}),
-    )
-    .await
-}
 
 /// Runs a probe as a resource call for a plain datasource `a`.
 async fn probe(plugin: &PluginProcess, args: Value) -> Value {

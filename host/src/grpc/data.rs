@@ -8,10 +8,11 @@ use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 
 use super::pump::{self, Forward, Outgoing};
+use crate::capabilities::Outbox;
 use crate::convert::{from_proto, to_proto};
 use crate::frames::Include;
 use crate::rpc::Rpc;
-use crate::runtime::{CallError, Outbox, Runtime};
+use crate::runtime::{CallError, Runtime};
 use crate::wit::handlers::{chunked_data, data};
 use crate::wit::types::{DataChunk, FrameFormat};
 

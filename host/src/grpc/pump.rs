@@ -11,7 +11,8 @@ use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
-use crate::runtime::{CallError, Queued};
+use crate::capabilities::Queued;
+use crate::runtime::CallError;
 
 /// Messages buffered towards Grafana before the guest's `send` waits.
 pub const CAPACITY: usize = 16;

@@ -8,9 +8,10 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use super::pump::{self, Forward, Outgoing};
+use crate::capabilities::Outbox;
 use crate::convert::{from_proto, to_proto};
 use crate::rpc::Rpc;
-use crate::runtime::{CallError, Outbox, Runtime};
+use crate::runtime::{CallError, Runtime};
 use crate::wit::handlers::streaming;
 
 /// Serves the `Stream` service.

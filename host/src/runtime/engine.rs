@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use super::state::MAX_TABLE_ELEMENTS;
+use crate::capabilities::MAX_TABLE_ELEMENTS;
 use crate::sandbox::SandboxConfig;
 
 /// How often the engine's epoch advances. A running guest yields to the

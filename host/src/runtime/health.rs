@@ -6,7 +6,7 @@ use wasmtime::Store;
 use wasmtime::component::Instance;
 
 use super::plugin::{Exports, Family};
-use super::state::GuestState;
+use crate::capabilities::GuestState;
 use crate::wit::handlers::{diagnostics, health};
 use crate::wit::types::{CheckHealthRequest, CheckHealthResult, HandlerError};
 

@@ -12,10 +12,8 @@ mod engine;
 mod health;
 mod known;
 mod outcome;
-mod packet;
 mod plugin;
 mod pool;
-mod state;
 mod swap;
 mod threads;
 
@@ -29,11 +27,12 @@ use futures_util::future::BoxFuture;
 use wasmtime::component::{Instance as ComponentInstance, Linker};
 use wasmtime::{Engine, Store};
 
+pub use crate::capabilities::GuestState;
 pub use health::HealthIndices;
 pub use plugin::{Exports, Family, LoadError, Plugin};
-pub use state::{GuestState, Outbox, Queued};
 pub use swap::{Loaded, ReloadOutcome};
 
+use crate::capabilities::{CallSetup, Outbox};
 use crate::instance_key::InstanceKey;
 use crate::metrics::{Account, Metrics};
 use crate::rpc::{Incoming, Rpc};
@@ -952,10 +951,7 @@ impl Instance {
     /// its outgoing HTTP context.
     fn prepare(&mut self, stop: Option<(Instant, Duration)>, outbox: Outbox, http: CallHttp) {
         self.stop_at.set(stop);
-        let state = self.store.data_mut();
-        state.outbox = outbox;
-        state.log.set_trace_id(http.trace.trace_id());
-        state.http.call = http;
+        self.store.data_mut().prepare(CallSetup { outbox, http });
         self.store.set_epoch_deadline(1);
     }
 
@@ -963,11 +959,7 @@ impl Instance {
     /// outbox closes the call's channels; dropped log lines are reported.
     fn clear(&mut self) {
         self.stop_at.set(None);
-        let state = self.store.data_mut();
-        state.outbox = Outbox::default();
-        state.http.call = CallHttp::default();
-        state.log.set_trace_id(None);
-        state.log.report_dropped();
+        self.store.data_mut().clear();
     }
 
     /// Calls the guest's `dispose`, if it has one, stopped after `limit`,

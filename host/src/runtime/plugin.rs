@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
+use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Engine, Store};
 
 use super::cache::CompiledCache;
 use super::health::HealthIndices;
-use super::state::GuestState;
-use crate::wit::{Contract, handlers};
+use crate::capabilities::GuestState;
+use crate::wit::handlers;
 
 /// Why a component could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -123,17 +123,14 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Builds the linker with everything the host offers a guest: WASI 0.2 and
-/// `wasi:http` (denied by default in each store's context, governed by its
-/// sandbox) and the grafana:plugin imports.
+/// Builds the linker with everything the host offers a guest: each
+/// capability's imports (see [`crate::capabilities`]).
 ///
 /// # Errors
 /// Fails only if the host's own definitions conflict, a programming error.
 pub fn new_linker(engine: &Engine) -> anyhow::Result<Linker<GuestState>> {
     let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-    Contract::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+    crate::capabilities::add_to_linker(&mut linker)?;
     Ok(linker)
 }
 

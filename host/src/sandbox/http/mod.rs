@@ -9,10 +9,12 @@
 //! - bounds the response body in size (`http_max_response_mb`, lowered by
 //!   Grafana's `GF_RESPONSE_LIMIT`) and the exchange in time.
 
+mod connect;
 mod observe;
 mod policy;
 mod send;
 mod settings;
+mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -21,7 +23,7 @@ use std::time::{Duration, Instant};
 use http::HeaderValue;
 use http::header::{AUTHORIZATION, HeaderName};
 use http_body_util::BodyExt as _;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 pub use policy::{AddressPolicy, Refusal};
@@ -30,13 +32,16 @@ pub use settings::{DataSourceHttp, Origin, TlsSettings};
 use super::config::{SandboxConfig, seconds};
 use crate::metrics::Account;
 use crate::traces::CallTrace;
+use connect::Connector;
 use observe::{Direction, Observed};
 
 /// The outgoing HTTP rules of a plugin, from its sandbox configuration.
 #[derive(Debug)]
 pub struct HttpPolicy {
-    addresses: AddressPolicy,
-    tls: send::TlsConfigs,
+    addresses: Arc<AddressPolicy>,
+    /// Sends the requests that are not to a datasource's own URL, each on
+    /// a connection of its own.
+    unpooled: send::Client,
     timeout: Duration,
     max_response_bytes: u64,
 }
@@ -47,10 +52,16 @@ impl HttpPolicy {
     /// # Errors
     /// An invalid `allow_hosts` entry, named.
     pub fn new(config: &SandboxConfig) -> Result<Self, String> {
+        let addresses = Arc::new(AddressPolicy::new(
+            &config.allow_hosts,
+            &config.allow_addresses,
+        )?);
+        let timeout = seconds(config.http_timeout_seconds);
+        let connector = Connector::new(addresses.clone(), &TlsSettings::default(), timeout);
         Ok(Self {
-            addresses: AddressPolicy::new(&config.allow_hosts, &config.allow_addresses)?,
-            tls: send::TlsConfigs::default(),
-            timeout: seconds(config.http_timeout_seconds),
+            addresses,
+            unpooled: send::client(connector, 0),
+            timeout,
             max_response_bytes: config.http_max_response_bytes(),
         })
     }
@@ -112,16 +123,7 @@ impl WasiHttpHooks for OutboundHttp {
             );
             return Box::new(std::future::ready(Err(Error::ConnectionLimitReached)));
         };
-        Box::new(async move {
-            let (response, finish) = dispatch(&policy, &call, request, options).await?;
-            // The connection's slot is free once it is driven to its end, or
-            // dropped with the guest's response.
-            let finish: Box<dyn Future<Output = _> + Send> = Box::new(async move {
-                let _connection = connection;
-                Box::into_pin(finish).await
-            });
-            Ok((response, finish))
-        })
+        Box::new(async move { dispatch(&policy, &call, request, options, connection).await })
     }
 
     /// One buffered chunk per outgoing body, of at most [`BODY_CHUNK_SIZE`]
@@ -146,6 +148,7 @@ async fn dispatch(
     call: &CallHttp,
     mut request: http::Request<WasiBody>,
     options: Option<RequestOptions>,
+    slot: OwnedSemaphorePermit,
 ) -> Result<send::Sent, Error> {
     let uri = request.uri();
     let origin = uri
@@ -163,12 +166,12 @@ async fn dispatch(
         apply_settings(ds, request.headers_mut());
     }
     let timeout = own.and_then(|ds| ds.timeout).unwrap_or(policy.timeout);
-    let no_tls_settings = TlsSettings::default();
+    let client = own.map_or(&policy.unpooled, |ds| {
+        ds.pool.client(&policy.addresses, &ds.tls, policy.timeout)
+    });
     let target = send::Target {
-        origin: &origin,
-        policy: &policy.addresses,
-        tls: &policy.tls,
-        tls_settings: own.map_or(&no_tls_settings, |ds| &ds.tls),
+        client,
+        slot,
         deadline: (Instant::now() + timeout).into(),
         max_response_bytes: call
             .response_limit

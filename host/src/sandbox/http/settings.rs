@@ -10,6 +10,7 @@ use std::time::Duration;
 use http::uri::{Authority, Scheme};
 use serde_json::Value;
 
+use super::send::Pool;
 use crate::wit::types::DataSourceInstanceSettings;
 
 /// Where a request goes: scheme, host and port.
@@ -82,8 +83,9 @@ impl fmt::Debug for TlsSettings {
     }
 }
 
-/// What the host applies to requests to a datasource's own URL.
-#[derive(Clone, Default, PartialEq, Eq)]
+/// What the host applies to requests to a datasource's own URL, and the
+/// connections it keeps open to it.
+#[derive(Default)]
 pub struct DataSourceHttp {
     /// The origin of the datasource's `url`; requests elsewhere get none
     /// of these settings.
@@ -96,6 +98,8 @@ pub struct DataSourceHttp {
     pub tls: TlsSettings,
     /// Request timeout set on the datasource.
     pub timeout: Option<Duration>,
+    /// Connections to `origin`, reused between requests.
+    pub pool: Pool,
 }
 
 impl fmt::Debug for DataSourceHttp {
@@ -111,7 +115,7 @@ impl fmt::Debug for DataSourceHttp {
             .field("headers", &header_names)
             .field("tls", &self.tls)
             .field("timeout", &self.timeout)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -164,6 +168,7 @@ impl DataSourceHttp {
             headers,
             tls,
             timeout: timeout_seconds(&json["timeout"]).map(Duration::from_secs_f64),
+            pool: Pool::default(),
         }
     }
 }
