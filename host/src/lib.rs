@@ -17,6 +17,7 @@ pub mod convert;
 mod demo;
 mod drive;
 pub mod frames;
+mod frontend;
 pub mod grpc;
 mod host_builds;
 pub mod instance_key;

@@ -7,6 +7,8 @@
 //!     plugin.json
 //!     plugin.wasm                       the component
 //!     sandbox.toml                      when given (or next to plugin.json)
+//!     module.js                         the frontend: the generic editors (with
+//!                                       editors.json baked in), or --frontend's files
 //!     <executable>_<goos>_<goarch>      the host for each platform (.exe on Windows)
 //! <out>/<plugin id>-<version>.zip       with --zip, the directory zipped
 //! ```
@@ -20,9 +22,9 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use serde_json::Value;
 
-use crate::host_builds;
 use crate::plugin_files::DEFAULT_COMPONENT_FILE;
 use crate::sandbox::config::FILE_NAME as SANDBOX_FILE;
+use crate::{frontend, host_builds};
 
 /// Options of `package`.
 #[derive(Debug, Clone, Args)]
@@ -38,6 +40,16 @@ pub struct PackageArgs {
     /// `plugin.json`, if there is one.
     #[arg(long)]
     pub sandbox_config: Option<PathBuf>,
+    /// What the generic frontend's editors show (the plugin's own settings
+    /// and secrets, the default query). Default: `editors.json` next to
+    /// `plugin.json`, if there is one.
+    #[arg(long, conflicts_with = "frontend")]
+    pub editors: Option<PathBuf>,
+    /// The plugin's own built frontend (a directory with `module.js`,
+    /// such as a create-plugin project's `dist`), shipped instead of the
+    /// generic one.
+    #[arg(long, value_name = "DIR")]
+    pub frontend: Option<PathBuf>,
     /// Where to put the plugin directory.
     #[arg(long, default_value = "dist")]
     pub out: PathBuf,
@@ -73,6 +85,8 @@ pub fn run(args: PackageArgs) -> ExitCode {
 /// What `plugin.json` must say for Grafana to launch a backend plugin.
 struct Manifest {
     id: String,
+    /// `datasource`, `app`, ...
+    kind: String,
     version: String,
     executable: String,
 }
@@ -104,6 +118,7 @@ fn read_manifest(path: &Path) -> anyhow::Result<Manifest> {
     }
     Ok(Manifest {
         id: field("id")?,
+        kind: field("type")?,
         version: json["info"]["version"]
             .as_str()
             .unwrap_or("0.0.0")
@@ -119,6 +134,7 @@ async fn package(args: &PackageArgs) -> anyhow::Result<Vec<PathBuf>> {
         args.sandbox_config.as_deref(),
         args.plugin_json.parent(),
     );
+    let frontend = Frontend::of(args, &manifest)?;
     load_check(&args.component, sandbox.as_deref(), &manifest.id).await?;
     let hosts = host_executables(args).await?;
     let dir = args.out.join(&manifest.id);
@@ -143,6 +159,7 @@ async fn package(args: &PackageArgs) -> anyhow::Result<Vec<PathBuf>> {
     if let Some(sandbox) = sandbox {
         written.push(copy(&sandbox, &dir.join(SANDBOX_FILE))?);
     }
+    written.extend(frontend.write(&dir)?);
     if args.zip {
         let zip = args
             .out
@@ -151,6 +168,62 @@ async fn package(args: &PackageArgs) -> anyhow::Result<Vec<PathBuf>> {
         written.push(zip);
     }
     Ok(written)
+}
+
+/// The frontend a package ships.
+enum Frontend {
+    /// The generic editors' `module.js`.
+    Generic(String),
+    /// The plugin's own: `dir` and its files.
+    Own { dir: PathBuf, files: Vec<PathBuf> },
+}
+
+impl Frontend {
+    /// `--frontend`'s files, else the generic editors described by
+    /// `--editors` or the `editors.json` next to plugin.json (default
+    /// editors without one).
+    fn of(args: &PackageArgs, manifest: &Manifest) -> anyhow::Result<Self> {
+        if let Some(dir) = &args.frontend {
+            let files = frontend::own_files(dir)?;
+            return Ok(Self::Own {
+                dir: dir.clone(),
+                files,
+            });
+        }
+        let beside = args
+            .plugin_json
+            .parent()
+            .map(|dir| dir.join(frontend::EDITORS_FILE))
+            .filter(|path| path.is_file());
+        let editors = match args.editors.as_ref().or(beside.as_ref()) {
+            Some(path) => frontend::Editors::read(path, &manifest.kind)?,
+            None => frontend::Editors::default_for(&manifest.kind)?,
+        };
+        Ok(Self::Generic(editors.module_js()))
+    }
+
+    /// Writes the frontend into the plugin directory `dir`.
+    fn write(&self, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+        match self {
+            Self::Generic(module) => {
+                let path = dir.join(frontend::MODULE_FILE);
+                fs::write(&path, module)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                Ok(vec![path])
+            }
+            Self::Own { dir: from, files } => files
+                .iter()
+                .map(|file| {
+                    let to = dir.join(file);
+                    if let Some(parent) = to.parent() {
+                        fs::create_dir_all(parent)
+                            .with_context(|| format!("cannot create {}", parent.display()))?;
+                    }
+                    copy(&from.join(file), &to)
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Refuses files that are not WebAssembly components before they reach a

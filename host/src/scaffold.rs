@@ -50,6 +50,14 @@ impl Template {
         }
     }
 
+    /// What the generic frontend's editors show (see `package`).
+    fn editors_json(self) -> &'static str {
+        match self {
+            Template::Datasource => DATASOURCE_EDITORS,
+            Template::App => APP_EDITORS,
+        }
+    }
+
     fn lib_rs(self) -> &'static str {
         match self {
             Template::Datasource => LIB_RS,
@@ -142,6 +150,7 @@ fn scaffold(args: &NewArgs) -> anyhow::Result<String> {
         ("src/lib.rs", args.template.lib_rs().to_owned()),
         ("plugin.json", plugin_json(&name, &id, args.template)),
         ("sandbox.toml", SANDBOX.to_owned()),
+        ("editors.json", args.template.editors_json().to_owned()),
         (".gitignore", "/target\n/dist\n".to_owned()),
     ];
     for (file, text) in files {
@@ -211,6 +220,25 @@ fn plugin_json(name: &str, id: &str, template: Template) -> String {
         serde_json::to_string_pretty(&json).expect("static JSON")
     )
 }
+
+/// The datasource's settings page and query editor: Grafana's HTTP
+/// settings, no settings of its own yet, and the query model's default.
+const DATASOURCE_EDITORS: &str = r#"{
+  "http": true,
+  "jsonData": [],
+  "secureJsonData": [],
+  "query": {
+    "default": { "count": 10 },
+    "help": "count: how many values to return"
+  }
+}
+"#;
+
+/// The app's page, linking the resources it serves.
+const APP_EDITORS: &str = r#"{
+  "resources": ["hello"]
+}
+"#;
 
 const TOOLCHAIN: &str = r#"[toolchain]
 channel = "1.95"

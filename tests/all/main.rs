@@ -13,6 +13,7 @@ mod examples;
 mod fairness;
 mod families;
 mod faults;
+mod frontend;
 mod go_plugin;
 mod handshake;
 mod instances;

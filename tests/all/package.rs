@@ -40,9 +40,15 @@ fn packages_a_plugin_directory_and_zip_grafana_can_install() {
     let dir = out.path().join("grafana-wasm-randomwalk-datasource");
     let (os, arch) = go_platform();
     let executable = dir.join(format!("gpx_randomwalk_{os}_{arch}"));
-    for file in ["plugin.json", "plugin.wasm", "sandbox.toml"] {
+    for file in ["plugin.json", "plugin.wasm", "sandbox.toml", "module.js"] {
         assert!(dir.join(file).is_file(), "{file} missing");
     }
+    let module = std::fs::read_to_string(dir.join("module.js")).unwrap();
+    assert!(module.starts_with("/* grafana-wasm generic plugin frontend"));
+    assert!(
+        module.contains(r#"/*grafana-wasm:editors*/{"type":"datasource","http":false,"query":{"default":{"points":100}"#),
+        "the example's editors.json is baked in"
+    );
     assert_eq!(
         std::fs::read(dir.join("plugin.wasm")).unwrap(),
         std::fs::read(RANDOM_WALK).unwrap()
@@ -76,6 +82,7 @@ fn packages_a_plugin_directory_and_zip_grafana_can_install() {
         names,
         [
             format!("{top}/gpx_randomwalk_{os}_{arch}"),
+            format!("{top}/module.js"),
             format!("{top}/plugin.json"),
             format!("{top}/plugin.wasm"),
             format!("{top}/sandbox.toml"),
@@ -229,4 +236,85 @@ fn package_ships_prebuilt_host_executables_per_platform_with_their_sizes() {
         unknown.contains("unknown platform \"plan9_mips\""),
         "{unknown}"
     );
+}
+
+/// `package` of random-walk with `args` added, into a new directory: the
+/// output and the directory.
+fn package_random_walk(args: &[&str]) -> (std::process::Output, tempfile::TempDir) {
+    let out = tempfile::tempdir().unwrap();
+    let base = [
+        "--component",
+        RANDOM_WALK,
+        "--plugin-json",
+        PLUGIN_JSON,
+        "--out",
+        out.path().to_str().unwrap(),
+    ];
+    (package(&[&base[..], args].concat()), out)
+}
+
+#[test]
+fn a_plugin_with_its_own_frontend_ships_it_instead_of_the_generic_one() {
+    let own = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(own.path().join("img")).unwrap();
+    std::fs::write(
+        own.path().join("module.js"),
+        "define([], function () { return {}; });",
+    )
+    .unwrap();
+    std::fs::write(own.path().join("img/logo.svg"), "<svg/>").unwrap();
+    std::fs::write(own.path().join("plugin.json"), "{}").unwrap();
+    let (output, out) = package_random_walk(&["--frontend", own.path().to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dir = out.path().join("grafana-wasm-randomwalk-datasource");
+    let module = std::fs::read_to_string(dir.join("module.js")).unwrap();
+    assert!(module.starts_with("define([]"), "{module}");
+    assert!(dir.join("img/logo.svg").is_file());
+    let manifest = std::fs::read_to_string(dir.join("plugin.json")).unwrap();
+    assert!(
+        manifest.contains("gpx_randomwalk"),
+        "the backend's plugin.json wins"
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    let (output, _) = package_random_walk(&["--frontend", empty.path().to_str().unwrap()]);
+    assert!(!output.status.success());
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(message.contains("no module.js there"), "{message}");
+}
+
+#[test]
+fn an_editors_description_with_a_mistake_is_refused_with_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let editors = dir.path().join("editors.json");
+    let cases = [
+        ("{\n  \"jsonDta\": []\n}", "unknown field `jsonDta`"),
+        (
+            r#"{"jsonData": [{"key": "a", "type": "date"}]}"#,
+            "unknown variant `date`",
+        ),
+        (
+            r#"{"secureJsonData": [{"key": "k"}, {"key": "k"}]}"#,
+            "declared twice",
+        ),
+        (r#"{"type": "app"}"#, "plugin.json says \"datasource\""),
+    ];
+    for (text, expected) in cases {
+        std::fs::write(&editors, text).unwrap();
+        let (output, _) = package_random_walk(&["--editors", editors.to_str().unwrap()]);
+        assert!(!output.status.success(), "{text} accepted");
+        let message = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            message.contains("editors.json") && message.contains(expected),
+            "{text}: {message}"
+        );
+    }
+    std::fs::write(&editors, "{\n  \"jsonDta\": []\n}").unwrap();
+    let (output, _) = package_random_walk(&["--editors", editors.to_str().unwrap()]);
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(message.contains("line 2 column"), "{message}");
 }

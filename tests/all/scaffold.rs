@@ -112,6 +112,11 @@ fn a_new_plugin_builds_passes_its_test_and_answers_through_the_host() {
         String::from_utf8_lossy(&packaged.stderr)
     );
     assert!(out.join("myorg-hello-ds-datasource/sandbox.toml").is_file());
+    let module = std::fs::read_to_string(out.join("myorg-hello-ds-datasource/module.js")).unwrap();
+    assert!(
+        module.contains(r#"/*grafana-wasm:editors*/{"type":"datasource","http":true,"query":{"default":{"count":10}"#),
+        "the scaffold's editors.json is baked into its frontend"
+    );
 
     tokio::runtime::Runtime::new()
         .unwrap()
