@@ -2,7 +2,7 @@
 //! error, never a panic that escapes; what decodes re-encodes.
 #![no_main]
 
-use grafana_wasm_host::frames;
+use grafana_wasm_serve::frames;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(

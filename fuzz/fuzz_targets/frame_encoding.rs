@@ -4,8 +4,8 @@
 #![no_main]
 
 use arbitrary::{Arbitrary, Result, Unstructured};
-use grafana_wasm_host::frames::{self, Include};
-use grafana_wasm_host::wit::frames::{Field, Frame, Values, VarBytes};
+use grafana_wasm_serve::frames::{self, Include};
+use grafana_wasm_serve::wit::frames::{Field, Frame, Values, VarBytes};
 use libfuzzer_sys::fuzz_target;
 
 fn var_bytes(u: &mut Unstructured) -> Result<VarBytes> {

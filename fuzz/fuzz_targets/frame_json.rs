@@ -2,7 +2,7 @@
 //! a frame that decodes encodes to JSON that decodes to the same frame.
 #![no_main]
 
-use grafana_wasm_host::frames::{self, Include};
+use grafana_wasm_serve::frames::{self, Include};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {

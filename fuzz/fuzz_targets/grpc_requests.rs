@@ -2,7 +2,7 @@
 //! converted to what the guest receives: never a panic, whatever the bytes.
 #![no_main]
 
-use grafana_wasm_host::convert::from_proto;
+use grafana_wasm_serve::convert::from_proto;
 use grafana_wasm_proto::pluginv2 as pb;
 use libfuzzer_sys::fuzz_target;
 use prost::Message;

@@ -4,9 +4,9 @@
 #![no_main]
 
 use arbitrary::{Result, Unstructured};
-use grafana_wasm_host::convert::to_proto;
-use grafana_wasm_host::wit::frames::FrameData;
-use grafana_wasm_host::wit::types::{
+use grafana_wasm_serve::convert::to_proto;
+use grafana_wasm_serve::wit::frames::FrameData;
+use grafana_wasm_serve::wit::types::{
     CallResourceResponse, DataResponse, ErrorSource, FrameFormat, PluginError, QueryDataResponse,
 };
 use libfuzzer_sys::fuzz_target;

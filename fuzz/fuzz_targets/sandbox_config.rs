@@ -3,7 +3,7 @@
 //! panic.
 #![no_main]
 
-use grafana_wasm_host::sandbox::SandboxConfig;
+use grafana_wasm_serve::sandbox::SandboxConfig;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {

@@ -10,12 +10,12 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use grafana_wasm_host::frames::to_arrow;
-use grafana_wasm_host::rpc::{Incoming, Rpc};
-use grafana_wasm_host::runtime::Runtime;
-use grafana_wasm_host::wit::frames::{Field, Frame, FrameData, Values, VarBytes};
-use grafana_wasm_host::wit::handlers::data;
-use grafana_wasm_host::wit::types::{
+use grafana_wasm_serve::frames::to_arrow;
+use grafana_wasm_serve::rpc::{Incoming, Rpc};
+use grafana_wasm_serve::runtime::Runtime;
+use grafana_wasm_serve::wit::frames::{Field, Frame, FrameData, Values, VarBytes};
+use grafana_wasm_serve::wit::handlers::data;
+use grafana_wasm_serve::wit::types::{
     DataQuery, FrameFormat, PluginContext, QueryDataRequest, TimeRange,
 };
 

@@ -19,11 +19,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use grafana_wasm_host::convert::{from_proto, to_proto};
-use grafana_wasm_host::rpc::{Incoming, Rpc};
-use grafana_wasm_host::runtime::Runtime;
-use grafana_wasm_host::wit::handlers::data;
 use grafana_wasm_proto::pluginv2 as pb;
+use grafana_wasm_serve::convert::{from_proto, to_proto};
+use grafana_wasm_serve::rpc::{Incoming, Rpc};
+use grafana_wasm_serve::runtime::Runtime;
+use grafana_wasm_serve::wit::handlers::data;
 
 /// A QueryData request as Grafana sends it for one panel query.
 fn grafana_request(points: usize) -> pb::QueryDataRequest {

@@ -19,9 +19,10 @@ use grafana_wasm_proto::pluginv2 as pb;
 use serde_json::Value;
 
 use crate::drive::{self, Output};
-use crate::logtext::{self, LogFormat};
-use crate::{plugin_files, timerange};
+use crate::timerange;
 use grafana_wasm_client::PluginProcess;
+use grafana_wasm_serve::logtext::{self, LogFormat};
+use grafana_wasm_serve::plugin_files;
 
 /// Options of `call`.
 #[derive(Debug, Clone, Args)]
@@ -51,7 +52,7 @@ pub struct CallArgs {
     /// The sandbox configuration. Default: the `sandbox.toml` next to the
     /// crate's `plugin.json` (the nearest one above the component, else in
     /// the current directory), as `package` and `--watch` use it.
-    #[arg(long, env = crate::plugin_files::SANDBOX_CONFIG_ENV)]
+    #[arg(long, env = grafana_wasm_serve::plugin_files::SANDBOX_CONFIG_ENV)]
     pub sandbox_config: Option<PathBuf>,
     /// The handler to call.
     #[command(subcommand)]

@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::logging::{self, Level};
-use crate::plugin_files::{COMPONENT_ENV, DEFAULT_COMPONENT_FILE, SANDBOX_CONFIG_ENV};
-use crate::runtime::RuntimeSettings;
-use crate::sandbox::{self, SandboxConfig};
-use crate::server::{self, ServeConfig};
 use grafana_wasm_client::handshake;
+use grafana_wasm_serve::logging::{self, Level};
+use grafana_wasm_serve::plugin_files::{COMPONENT_ENV, DEFAULT_COMPONENT_FILE, SANDBOX_CONFIG_ENV};
+use grafana_wasm_serve::runtime::RuntimeSettings;
+use grafana_wasm_serve::sandbox::SandboxConfig;
+use grafana_wasm_serve::server::{self, ServeConfig};
 
 /// Runs Grafana backend plugins as sandboxed WebAssembly components.
 ///
@@ -62,11 +62,11 @@ pub struct ServeArgs {
     /// Directory for compiled components. Default: `$XDG_CACHE_HOME` or
     /// `$HOME/.cache` `/grafana-wasm`, else `grafana-wasm-<uid>` in the
     /// temporary directory.
-    #[arg(long, env = crate::runtime::cache::CACHE_DIR_ENV)]
+    #[arg(long, env = grafana_wasm_serve::runtime::cache::CACHE_DIR_ENV)]
     pub cache_dir: Option<PathBuf>,
     /// Largest size of the compiled-component cache in MiB; the least
     /// recently used entries are removed beyond it.
-    #[arg(long, env = crate::runtime::cache::CACHE_MAX_MB_ENV, default_value_t = crate::runtime::cache::DEFAULT_MAX_MB)]
+    #[arg(long, env = grafana_wasm_serve::runtime::cache::CACHE_MAX_MB_ENV, default_value_t = grafana_wasm_serve::runtime::cache::DEFAULT_MAX_MB)]
     pub cache_max_mb: u64,
     /// Least severe level logged to stderr.
     #[arg(long, env = logging::LOG_LEVEL_ENV, default_value = "debug")]
@@ -93,7 +93,7 @@ pub struct ServeArgs {
     /// How log lines are written to stderr. `auto`: text in standalone
     /// mode on a terminal, else the hclog JSON Grafana parses.
     #[arg(long, value_enum, default_value = "auto")]
-    pub log_format: crate::logtext::LogFormat,
+    pub log_format: grafana_wasm_serve::logtext::LogFormat,
 }
 
 /// Parses the command line and runs it.
@@ -116,7 +116,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         return ExitCode::from(1);
     }
     if args.log_format.is_text(args.standalone) {
-        logging::render_as_text(crate::logtext::stderr_colour());
+        logging::render_as_text(grafana_wasm_serve::logtext::stderr_colour());
     }
     logging::init(args.log_level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -156,7 +156,8 @@ async fn serve_mode(mut args: ServeArgs) -> anyhow::Result<()> {
             args.component.get_or_insert(built);
             // The crate's own sandbox, the one `call` and `package` use.
             if args.sandbox_config.is_none() {
-                args.sandbox_config = crate::plugin_files::sandbox_file(None, Some(&dir));
+                args.sandbox_config =
+                    grafana_wasm_serve::plugin_files::sandbox_file(None, Some(&dir));
             }
             Some(dir)
         }
@@ -173,7 +174,7 @@ async fn serve_mode(mut args: ServeArgs) -> anyhow::Result<()> {
 
 /// `GF_PLUGIN_GRPC_ADDRESS_<ID>`, when it holds an address to listen on.
 fn standalone_address(plugin_id: &str) -> Option<std::net::SocketAddr> {
-    let name = crate::standalone::address_env(plugin_id);
+    let name = grafana_wasm_serve::standalone::address_env(plugin_id);
     let value = std::env::var(&name).ok()?;
     match value.trim().parse() {
         Ok(address) => Some(address),
@@ -193,7 +194,7 @@ fn executable_dir() -> Option<PathBuf> {
 
 fn serve_config(args: ServeArgs) -> ServeConfig {
     let plugin_dir = args.plugin_dir.or_else(executable_dir).unwrap_or_default();
-    let manifest = crate::plugin_files::manifest(&plugin_dir).unwrap_or_default();
+    let manifest = grafana_wasm_serve::plugin_files::manifest(&plugin_dir).unwrap_or_default();
     let component = args
         .component
         .unwrap_or_else(|| plugin_dir.join(DEFAULT_COMPONENT_FILE));
@@ -211,7 +212,7 @@ fn serve_config(args: ServeArgs) -> ServeConfig {
             component
                 .parent()
                 .unwrap_or(Path::new("."))
-                .join(sandbox::config::FILE_NAME),
+                .join(grafana_wasm_serve::plugin_files::SANDBOX_FILE),
             false,
         ),
     };
@@ -225,7 +226,7 @@ fn serve_config(args: ServeArgs) -> ServeConfig {
             plugin_version: Arc::from(manifest["info"]["version"].as_str().unwrap_or_default()),
             cache_dir: args
                 .cache_dir
-                .unwrap_or_else(crate::runtime::cache::default_dir),
+                .unwrap_or_else(grafana_wasm_serve::runtime::cache::default_dir),
             cache_max_bytes: args.cache_max_mb.saturating_mul(1 << 20),
         },
     }

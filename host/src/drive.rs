@@ -66,14 +66,17 @@ pub async fn launch(component: &Path, setup: &Setup) -> anyhow::Result<PluginPro
     let component = std::fs::canonicalize(component)
         .with_context(|| format!("component {}", component.display()))?;
     let mut command = tokio::process::Command::new(exe);
-    command.env(crate::plugin_files::COMPONENT_ENV, &component);
+    command.env(grafana_wasm_serve::plugin_files::COMPONENT_ENV, &component);
     if let Some(dir) = &setup.plugin_dir {
         command.arg("--plugin-dir").arg(dir);
     }
     if let Some(sandbox) = &setup.sandbox_config {
         let sandbox = std::fs::canonicalize(sandbox)
             .with_context(|| format!("sandbox configuration {}", sandbox.display()))?;
-        command.env(crate::plugin_files::SANDBOX_CONFIG_ENV, sandbox);
+        command.env(
+            grafana_wasm_serve::plugin_files::SANDBOX_CONFIG_ENV,
+            sandbox,
+        );
     }
     let launching = PluginProcess::launch(command);
     let mut launching = std::pin::pin!(launching);
@@ -208,7 +211,7 @@ pub async fn query(
         .collect();
     failed.sort();
     if options.output == Output::Json {
-        let json = crate::api_json::query_data_response(&response)?;
+        let json = grafana_wasm_serve::api_json::query_data_response(&response)?;
         println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(failed);
     }

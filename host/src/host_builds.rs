@@ -143,27 +143,12 @@ pub async fn build(platform: Platform, profile: &str) -> anyhow::Result<PathBuf>
     ];
     let artifacts = crate::cargo_build::run(&root, &args, &env).await.with_context(|| {
         format!(
-            "building the host for {}: needs `cargo install cargo-zigbuild --locked`, zig (`pip install ziglang`) and `rustup target add {}`",
+            "building the host for {}: needs cargo-zigbuild and zig (`pip install cargo-zigbuild ziglang`) and `rustup target add {}`",
             platform.go, platform.triple
         )
     })?;
     crate::cargo_build::executable(&artifacts, HOST_BIN)
         .with_context(|| format!("cargo built no {HOST_BIN} for {}", platform.go))
-}
-
-/// Go's name of the machine this executable runs on.
-pub fn this_platform() -> String {
-    let os = match std::env::consts::OS {
-        "macos" => "darwin",
-        other => other,
-    };
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        other => other,
-    };
-    format!("{os}_{arch}")
 }
 
 #[cfg(test)]

@@ -22,9 +22,9 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use serde_json::Value;
 
-use crate::plugin_files::DEFAULT_COMPONENT_FILE;
-use crate::sandbox::config::FILE_NAME as SANDBOX_FILE;
 use crate::{frontend, host_builds};
+use grafana_wasm_serve::plugin_files::DEFAULT_COMPONENT_FILE;
+use grafana_wasm_serve::plugin_files::SANDBOX_FILE;
 
 /// Options of `package`.
 #[derive(Debug, Clone, Args)]
@@ -130,7 +130,7 @@ fn read_manifest(path: &Path) -> anyhow::Result<Manifest> {
 async fn package(args: &PackageArgs) -> anyhow::Result<Vec<PathBuf>> {
     let manifest = read_manifest(&args.plugin_json)?;
     check_component(&args.component)?;
-    let sandbox = crate::plugin_files::sandbox_file(
+    let sandbox = grafana_wasm_serve::plugin_files::sandbox_file(
         args.sandbox_config.as_deref(),
         args.plugin_json.parent(),
     );
@@ -250,15 +250,17 @@ async fn load_check(
     plugin_id: &str,
 ) -> anyhow::Result<()> {
     let config = match sandbox {
-        Some(path) => crate::sandbox::SandboxConfig::load(path, true, |_| None),
-        None => Ok(crate::sandbox::SandboxConfig::default()),
+        Some(path) => grafana_wasm_serve::sandbox::SandboxConfig::load(path, true, |_| None),
+        None => Ok(grafana_wasm_serve::sandbox::SandboxConfig::default()),
     };
-    let settings = crate::runtime::RuntimeSettings {
+    let settings = grafana_wasm_serve::runtime::RuntimeSettings {
         plugin_id: plugin_id.into(),
         ..Default::default()
     };
-    let metrics = crate::metrics::Metrics::new().context("creating the host's metrics")?;
-    let runtime = crate::runtime::Runtime::new(component, settings, config, metrics).await?;
+    let metrics =
+        grafana_wasm_serve::metrics::Metrics::new().context("creating the host's metrics")?;
+    let runtime =
+        grafana_wasm_serve::runtime::Runtime::new(component, settings, config, metrics).await?;
     match runtime.load_error() {
         Some(err) => bail!("the host would refuse this plugin: {err}"),
         None => Ok(()),
@@ -286,9 +288,9 @@ async fn host_executables(args: &PackageArgs) -> anyhow::Result<Vec<(String, Pat
         let this = std::env::current_exe().context("cannot find this executable")?;
         eprintln!(
             "note: shipping this executable for {} only; --build-hosts all builds static executables for every platform",
-            host_builds::this_platform()
+            grafana_wasm_serve::plugin_files::this_platform()
         );
-        hosts.push((host_builds::this_platform(), this));
+        hosts.push((grafana_wasm_serve::plugin_files::this_platform(), this));
     }
     let mut seen = std::collections::HashSet::new();
     if let Some((go, _)) = hosts.iter().find(|(go, _)| !seen.insert(go.clone())) {

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use bytes::{Buf, BufMut};
-use grafana_wasm_host::frames::from_arrow;
 use grafana_wasm_proto::pluginv2 as pb;
+use grafana_wasm_serve::frames::from_arrow;
 use serde_json::json;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 

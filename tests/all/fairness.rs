@@ -267,7 +267,7 @@ async fn a_huge_log_line_is_cut_and_says_so() {
     eventually("the cut line is logged", || async { cut_line().is_some() }).await;
     let cut = cut_line().unwrap();
     assert!(
-        cut.len() <= grafana_wasm_host::logging::MAX_LINE_BYTES,
+        cut.len() <= grafana_wasm_serve::logging::MAX_LINE_BYTES,
         "{} bytes",
         cut.len()
     );

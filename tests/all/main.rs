@@ -20,6 +20,7 @@ mod instances;
 mod lifecycle;
 mod logs;
 mod package;
+mod platforms;
 mod properties;
 mod protocol;
 mod rpc;

@@ -3,8 +3,8 @@
 //! (`tests/guests/frame-echo`), crosses the component boundary, is encoded
 //! as Arrow by the host, and decodes to exactly what was built.
 
-use grafana_wasm_host::frames::from_arrow;
-use grafana_wasm_host::wit::frames::{Field, Values, VarBytes};
+use grafana_wasm_serve::frames::from_arrow;
+use grafana_wasm_serve::wit::frames::{Field, Values, VarBytes};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
@@ -89,7 +89,7 @@ fn slice(bytes: &VarBytes, row: usize) -> &[u8] {
 
 /// A decoded field's rows as JSON values, `null` where invalid.
 fn cells(field: &Field) -> Vec<Value> {
-    let rows = grafana_wasm_host::frames::values_len(&field.values);
+    let rows = grafana_wasm_serve::frames::values_len(&field.values);
     (0..rows)
         .map(|row| {
             let valid =
@@ -183,7 +183,7 @@ async fn a_million_row_frame_crosses_and_encodes() {
         .into_inner();
     let frame = from_arrow(&response.responses["A"].frames[0]).unwrap();
     assert_eq!(
-        grafana_wasm_host::frames::values_len(&frame.fields[0].values),
+        grafana_wasm_serve::frames::values_len(&frame.fields[0].values),
         1_000_000
     );
     assert_eq!(

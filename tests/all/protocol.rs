@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use grafana_wasm_host::frames::from_arrow;
 use grafana_wasm_proto::pluginv2 as pb;
+use grafana_wasm_serve::frames::from_arrow;
 use serde_json::{Value, json};
 use tokio_stream::StreamExt;
 use tonic::Code;

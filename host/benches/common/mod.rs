@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use std::time::{Duration, Instant};
 
-use grafana_wasm_host::metrics::Metrics;
-use grafana_wasm_host::rpc::{Incoming, Rpc};
-use grafana_wasm_host::runtime::{Runtime, RuntimeSettings};
-use grafana_wasm_host::sandbox::SandboxConfig;
-use grafana_wasm_host::wit::handlers::diagnostics;
-use grafana_wasm_host::wit::types::{
+use grafana_wasm_serve::metrics::Metrics;
+use grafana_wasm_serve::rpc::{Incoming, Rpc};
+use grafana_wasm_serve::runtime::{Runtime, RuntimeSettings};
+use grafana_wasm_serve::sandbox::SandboxConfig;
+use grafana_wasm_serve::wit::handlers::diagnostics;
+use grafana_wasm_serve::wit::types::{
     CheckHealthRequest, DataSourceInstanceSettings, PluginContext,
 };
 

@@ -3,11 +3,13 @@
 //! grafana-plugin-sdk-go writes, or as Frame JSON; and decoded back from
 //! both, so round trips can be checked and tools can show frames.
 
+mod encode;
 mod from_arrow;
 mod from_json;
 mod to_arrow;
 mod to_json;
 
+pub use encode::{encode, stream_json};
 pub use from_arrow::{check_arrow, from_arrow};
 pub use from_json::{frame_from_value, from_json};
 pub use to_arrow::to_arrow;
@@ -160,4 +162,4 @@ fn json_kind(value: &Value) -> &'static str {
 }
 
 #[cfg(test)]
-mod golden_tests;
+pub(crate) mod golden_tests;

@@ -130,7 +130,7 @@ pub fn plugin_executable(plugin_dir: &Path) -> anyhow::Result<PathBuf> {
                 manifest.display()
             )
         })?;
-    let platform = crate::host_builds::this_platform();
+    let platform = crate::plugin_files::this_platform();
     let dir = plugin_dir
         .canonicalize()
         .with_context(|| format!("resolving {}", plugin_dir.display()))?;

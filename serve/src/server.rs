@@ -329,7 +329,7 @@ fn ignore_interrupts() -> anyhow::Result<()> {
         let mut count = 0u64;
         while interrupts.recv().await.is_some() {
             count += 1;
-            tracing::trace!(count, "ignoring SIGINT");
+            tracing::debug!(count, "SIGINT ignored: Grafana stops its plugins itself");
         }
     });
     Ok(())

@@ -5,10 +5,12 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::sandbox::config::FILE_NAME as SANDBOX_FILE;
-
 /// The plugin's manifest file name.
 pub const PLUGIN_JSON: &str = "plugin.json";
+
+/// The sandbox configuration's file name, next to the component (or to
+/// plugin.json during development).
+pub const SANDBOX_FILE: &str = "sandbox.toml";
 
 /// Environment variable naming the component to serve
 /// (`[plugin.<id>] wasm_component` in Grafana's ini).
@@ -50,6 +52,21 @@ pub fn sandbox_file(explicit: Option<&Path>, dir: Option<&Path>) -> Option<PathB
 pub fn manifest(dir: &Path) -> Option<serde_json::Value> {
     let text = std::fs::read_to_string(dir.join(PLUGIN_JSON)).ok()?;
     serde_json::from_str(&text).ok()
+}
+
+/// Go's name of the machine this executable runs on.
+pub fn this_platform() -> String {
+    let os = match std::env::consts::OS {
+        "macos" => "darwin",
+        other => other,
+    };
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    };
+    format!("{os}_{arch}")
 }
 
 #[cfg(test)]

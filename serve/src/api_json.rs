@@ -65,3 +65,35 @@ fn frame_json(bytes: &[u8], format: pb::DataFrameFormat) -> Result<Value, FrameE
     let json = frames::to_json(&frame, Include::All)?;
     serde_json::from_str(&json).map_err(|e| FrameError::Json(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frames::golden_tests;
+
+    #[test]
+    fn api_json_of_a_data_response_equals_the_golden_data_responses() {
+        for path in [
+            "sdk-go-head/frame-custom-meta.golden.jsonc",
+            "grafana/simple.golden.jsonc",
+        ] {
+            let golden = golden_tests::data_response(path);
+            let frames = golden["frames"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| frames::to_arrow(frames::frame_from_value(f).unwrap(), "").unwrap())
+                .collect();
+            let response = pb::DataResponse {
+                frames,
+                status: 200,
+                ..Default::default()
+            };
+            let ours = data_response(&response).unwrap();
+            assert!(
+                golden_tests::json_eq(&ours, &golden),
+                "{path}:\nours:   {ours}\ngolden: {golden}"
+            );
+        }
+    }
+}

@@ -14,9 +14,6 @@ use std::time::Duration;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-/// File name of the sandbox configuration, looked up next to the component.
-pub const FILE_NAME: &str = "sandbox.toml";
-
 /// Prefix of the environment variables Grafana derives from `[plugin.<id>]`.
 pub const ENV_PREFIX: &str = "GF_PLUGIN_";
 
@@ -334,7 +331,7 @@ mod tests {
 
     fn load(text: &str, env: &[(&str, &str)]) -> Result<SandboxConfig, ConfigError> {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(FILE_NAME);
+        let path = dir.path().join(crate::plugin_files::SANDBOX_FILE);
         std::fs::write(&path, text).unwrap();
         let env: HashMap<String, String> = env
             .iter()
@@ -405,7 +402,7 @@ mod tests {
     fn errors_name_the_key_and_where_it_came_from() {
         let err = load("max_memroy_mb = 64\n", &[]).unwrap_err().to_string();
         assert!(
-            err.contains("max_memroy_mb") && err.contains(FILE_NAME),
+            err.contains("max_memroy_mb") && err.contains(crate::plugin_files::SANDBOX_FILE),
             "{err}"
         );
 
@@ -428,6 +425,6 @@ mod tests {
         assert!(err.contains("allow_addresses"), "{err}");
 
         let err = load("max_memory_mb = [\n", &[]).unwrap_err().to_string();
-        assert!(err.contains(FILE_NAME), "{err}");
+        assert!(err.contains(crate::plugin_files::SANDBOX_FILE), "{err}");
     }
 }

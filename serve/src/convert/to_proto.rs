@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use grafana_wasm_proto::pluginv2 as pb;
 
 use crate::frames;
-use crate::wit::frames::{self as wit_frames, Frame, FrameData};
+use crate::wit::frames::{Frame, FrameData};
 use crate::wit::types as wit;
 
 /// Grafana's name for an error source.
@@ -37,50 +37,6 @@ pub fn frame_format(format: wit::FrameFormat) -> i32 {
     }
 }
 
-/// One frame as the bytes Grafana decodes, in the format it asked for: an
-/// Arrow IPC file (encoded here, or passed through from the guest) or Frame
-/// JSON (`include` says which parts). `ref_id` fills in a missing refId.
-pub fn frame(
-    frame: FrameData,
-    ref_id: &str,
-    format: wit::FrameFormat,
-    include: frames::Include,
-) -> Result<Vec<u8>, frames::FrameError> {
-    match (frame, format) {
-        (FrameData::Columnar(frame), wit::FrameFormat::Arrow) => frames::to_arrow(frame, ref_id),
-        (FrameData::ArrowIpc(bytes), wit::FrameFormat::Arrow) => {
-            frames::check_arrow(&bytes)?;
-            Ok(bytes)
-        }
-        (data, wit::FrameFormat::Json) => {
-            let mut frame = match data {
-                FrameData::Columnar(frame) => frame,
-                FrameData::ArrowIpc(bytes) => frames::from_arrow(&bytes)?,
-            };
-            if frame.ref_id.is_empty() {
-                ref_id.clone_into(&mut frame.ref_id);
-            }
-            frames::to_json(&frame, include).map(String::into_bytes)
-        }
-    }
-}
-
-/// A frame sent on a live stream: Frame JSON with the parts `include` says.
-///
-/// # Errors
-/// When the frame is invalid.
-pub fn stream_frame(
-    data: FrameData,
-    include: wit_frames::FrameInclude,
-) -> Result<Vec<u8>, frames::FrameError> {
-    let include = match include {
-        wit_frames::FrameInclude::All => frames::Include::All,
-        wit_frames::FrameInclude::DataOnly => frames::Include::DataOnly,
-        wit_frames::FrameInclude::SchemaOnly => frames::Include::SchemaOnly,
-    };
-    frame(data, "", wit::FrameFormat::Json, include)
-}
-
 /// An error-only data response (query failed, or its frames were invalid).
 pub fn data_error(message: String, source: wit::ErrorSource, status: i32) -> pb::DataResponse {
     pb::DataResponse {
@@ -102,7 +58,7 @@ pub fn data_response(
 ) -> pb::DataResponse {
     let mut encoded = Vec::with_capacity(response.frames.len());
     for (index, f) in response.frames.into_iter().enumerate() {
-        match frame(f, ref_id, format, frames::Include::All) {
+        match frames::encode(f, ref_id, format, frames::Include::All) {
             Ok(bytes) => encoded.push(bytes),
             Err(err) => {
                 tracing::warn!(ref_id, frame = index, error = %err, "guest returned an invalid frame");
@@ -242,7 +198,7 @@ pub fn data_chunk(
             fields: Vec::new(),
         })
     });
-    let frame_bytes = match frame(data, &chunk.ref_id, format, include) {
+    let frame_bytes = match frames::encode(data, &chunk.ref_id, format, include) {
         Ok(bytes) => bytes,
         Err(err) => {
             return pb::QueryChunkedDataResponse {

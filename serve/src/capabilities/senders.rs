@@ -225,7 +225,7 @@ impl stream_sender::Host for SendersView<'_> {
         frame: frames::FrameData,
         parts: frames::FrameInclude,
     ) -> Result<(), SendError> {
-        let json = crate::convert::to_proto::stream_frame(frame, parts).map_err(|err| {
+        let json = crate::frames::stream_json(frame, parts).map_err(|err| {
             let error = format!("stream frame: {err}");
             self.log.packet_rejected("invalid_frame", &error);
             SendError::Invalid(error)
