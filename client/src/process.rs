@@ -49,12 +49,24 @@ pub struct PluginProcess {
 impl PluginProcess {
     /// Starts `command` with Grafana's environment (magic cookie, protocol
     /// versions) added to whatever it already has, waits for the handshake
-    /// and connects.
+    /// as long as Grafana does ([`START_TIMEOUT`]) and connects.
     ///
     /// # Errors
     /// Fails when the process cannot start, exits, prints something other
     /// than a valid handshake, or cannot be connected to.
-    pub async fn launch(mut command: Command) -> anyhow::Result<Self> {
+    pub async fn launch(command: Command) -> anyhow::Result<Self> {
+        Self::launch_within(command, START_TIMEOUT).await
+    }
+
+    /// [`PluginProcess::launch`], waiting up to `start_timeout` for the
+    /// handshake (a plugin run under an emulator compiles far slower).
+    ///
+    /// # Errors
+    /// As [`PluginProcess::launch`].
+    pub async fn launch_within(
+        mut command: Command,
+        start_timeout: Duration,
+    ) -> anyhow::Result<Self> {
         command
             .env(handshake::MAGIC_COOKIE_KEY, handshake::MAGIC_COOKIE_VALUE)
             .env(handshake::PROTOCOL_VERSIONS_ENV, "2")
@@ -67,7 +79,7 @@ impl PluginProcess {
         let stderr = collect_lines(child.stderr.take());
         let stdout = child.stdout.take().context("plugin stdout")?;
         let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(START_TIMEOUT, lines.next_line())
+        let line = tokio::time::timeout(start_timeout, lines.next_line())
             .await
             .context("timeout while waiting for plugin to start")?
             .context("reading the plugin's stdout")?;

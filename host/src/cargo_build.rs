@@ -73,12 +73,16 @@ pub fn file_with_extension(artifacts: &[Value], extension: &str) -> Option<PathB
         .find(|path| path.extension().is_some_and(|ext| ext == extension))
 }
 
-/// The executable of the binary target `name` among `artifacts`.
-pub fn executable(artifacts: &[Value], name: &str) -> Option<PathBuf> {
+/// Every executable of the binary target `name` among `artifacts` (one
+/// per target platform built).
+pub fn executables<'a>(
+    artifacts: &'a [Value],
+    name: &'a str,
+) -> impl Iterator<Item = PathBuf> + 'a {
     artifacts
         .iter()
-        .filter(|message| message["target"]["name"] == name)
-        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .filter(move |message| message["target"]["name"] == name)
+        .filter_map(|message| message["executable"].as_str().map(PathBuf::from))
 }
 
 #[cfg(test)]
@@ -99,10 +103,10 @@ mod tests {
             Some(PathBuf::from("/t/wasm32-wasip2/release/my_plugin.wasm"))
         );
         assert_eq!(
-            executable(&found, "grafana-wasm-host"),
+            executables(&found, "grafana-wasm-host").next(),
             Some(PathBuf::from("/t/x/debug/grafana-wasm-host"))
         );
-        assert_eq!(executable(&found, "serde"), None);
+        assert_eq!(executables(&found, "serde").next(), None);
         assert!(artifacts(b"{\"reason\":\"build-finished\"}").is_empty());
     }
 }

@@ -113,42 +113,54 @@ fn source_tree() -> anyhow::Result<PathBuf> {
     Ok(root)
 }
 
-/// Builds the host for `platform` with `cargo zigbuild` in `profile`,
-/// stripped, and returns the executable.
+/// Builds the host for `platforms` with one `cargo zigbuild` in
+/// `profile` (build scripts and proc-macros are compiled once for all of
+/// them), stripped, and returns each platform's executable.
 ///
 /// # Errors
 /// When cargo-zigbuild or zig are missing (the message says how to install
 /// them) or the build fails.
-pub async fn build(platform: Platform, profile: &str) -> anyhow::Result<PathBuf> {
+pub async fn build(
+    platforms: &[Platform],
+    profile: &str,
+) -> anyhow::Result<Vec<(Platform, PathBuf)>> {
     let root = source_tree()?;
-    eprintln!(
-        "==> building the host for {} ({})",
-        platform.go, platform.triple
-    );
+    let names: Vec<&str> = platforms.iter().map(|p| p.go).collect();
+    eprintln!("==> building the host for {}", names.join(", "));
     let strip = format!(
         "CARGO_PROFILE_{}_STRIP",
         profile.to_uppercase().replace('-', "_")
     );
     let env = [(strip, "symbols".to_owned())];
-    let args = [
+    let mut args = vec![
         "zigbuild",
         "-p",
         HOST_BIN,
         "--bin",
         HOST_BIN,
-        "--target",
-        platform.triple,
         "--profile",
         profile,
     ];
+    for platform in platforms {
+        args.extend(["--target", platform.triple]);
+    }
+    let triples: Vec<&str> = platforms.iter().map(|p| p.triple).collect();
     let artifacts = crate::cargo_build::run(&root, &args, &env).await.with_context(|| {
         format!(
             "building the host for {}: needs cargo-zigbuild and zig (`pip install cargo-zigbuild ziglang`) and `rustup target add {}`",
-            platform.go, platform.triple
+            names.join(", "),
+            triples.join(" ")
         )
     })?;
-    crate::cargo_build::executable(&artifacts, HOST_BIN)
-        .with_context(|| format!("cargo built no {HOST_BIN} for {}", platform.go))
+    platforms
+        .iter()
+        .map(|platform| {
+            let built = crate::cargo_build::executables(&artifacts, HOST_BIN)
+                .find(|path| path.components().any(|c| c.as_os_str() == platform.triple))
+                .with_context(|| format!("cargo built no {HOST_BIN} for {}", platform.go))?;
+            Ok((*platform, built))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -279,8 +279,8 @@ async fn host_executables(args: &PackageArgs) -> anyhow::Result<Vec<(String, Pat
         hosts.push((go, path));
     }
     if let Some(list) = &args.build_hosts {
-        for platform in host_builds::parse_platforms(list)? {
-            let built = host_builds::build(platform, &args.host_profile).await?;
+        let platforms = host_builds::parse_platforms(list)?;
+        for (platform, built) in host_builds::build(&platforms, &args.host_profile).await? {
             hosts.push((platform.go.to_owned(), built));
         }
     }

@@ -26,6 +26,11 @@ pub struct Args {
     /// Points per query (the query JSON's `points`).
     #[arg(long, default_value_t = 100)]
     pub points: u64,
+    /// Serve a local HTTP JSON API of this many rows and make the
+    /// datasource read it: its URL is the API's, and each query is
+    /// `{"path": "/rows"}`, as the http-json example and its Go twin expect.
+    #[arg(long)]
+    pub api_rows: Option<usize>,
     /// Seconds between samples of the plugin's resident memory (0: only
     /// at the start and the end).
     #[arg(long, default_value_t = 0.0)]

@@ -23,21 +23,26 @@ pub struct Caller {
     stream: pb::stream_client::StreamClient<Channel>,
     context: pb::PluginContext,
     rpc: Rpc,
-    points: u64,
+    query_json: Vec<u8>,
     stream_path: String,
 }
 
 impl Caller {
-    /// Clients on `plugin`'s connection, for the calls `args` asks for.
-    pub fn new(plugin: &PluginProcess, args: &Args) -> Self {
+    /// Clients on `plugin`'s connection, for the calls `args` asks for;
+    /// with `api`, the datasource reads that local API.
+    pub fn new(plugin: &PluginProcess, args: &Args, api: Option<&str>) -> Self {
+        let query_json = match api {
+            Some(_) => format!(r#"{{"path":"{}"}}"#, crate::api::PATH),
+            None => format!(r#"{{"points":{}}}"#, args.points),
+        };
         Self {
             data: plugin.data(),
             resource: plugin.resource(),
             diagnostics: plugin.diagnostics(),
             stream: plugin.stream(),
-            context: context(&args.plugin_id),
+            context: context(&args.plugin_id, api.unwrap_or_default()),
             rpc: args.rpc,
-            points: args.points,
+            query_json: query_json.into_bytes(),
             stream_path: args.stream_path.clone(),
         }
     }
@@ -68,7 +73,7 @@ impl Caller {
             plugin_context: Some(self.context.clone()),
             queries: vec![pb::DataQuery {
                 ref_id: "A".into(),
-                json: format!(r#"{{"points":{}}}"#, self.points).into_bytes(),
+                json: self.query_json.clone(),
                 time_range: Some(pb::TimeRange {
                     from_epoch_ms: to_ms - 3_600_000,
                     to_epoch_ms: to_ms,
@@ -183,14 +188,16 @@ fn status(status: tonic::Status) -> String {
     format!("{:?}: {}", status.code(), status.message())
 }
 
-/// The context of a datasource call by an admin, as Grafana sends it.
-fn context(plugin_id: &str) -> pb::PluginContext {
+/// The context of a datasource call by an admin, as Grafana sends it, for
+/// a datasource at `url`.
+fn context(plugin_id: &str, url: &str) -> pb::PluginContext {
     admin_context(
         plugin_id,
         Some(pb::DataSourceInstanceSettings {
             id: 1,
             uid: "load".into(),
             name: "load".into(),
+            url: url.into(),
             json_data: b"{}".to_vec(),
             last_updated_ms: 1,
             ..Default::default()

@@ -8,8 +8,10 @@
 //! ```sh
 //! grafana-wasm-load --rpc query --callers 8 --duration 10 -- target/release/grafana-wasm-host --component plugin.wasm
 //! grafana-wasm-load --rpc mixed --duration 60 --sample 5 --json -- path/to/gpx_plugin_linux_amd64
+//! grafana-wasm-load --api-rows 100 --env GF_PLUGIN_ALLOW_ADDRESSES=127.0.0.1/32 -- grafana-wasm-host --component http_json.wasm
 //! ```
 
+mod api;
 mod args;
 mod calls;
 mod report;

@@ -23,13 +23,18 @@ const ERROR_SAMPLES: usize = 5;
 /// # Errors
 /// When the plugin cannot be launched.
 pub async fn run(args: Args) -> anyhow::Result<Report> {
+    let api = match args.api_rows {
+        Some(rows) => Some(crate::api::serve(rows).await?),
+        None => None,
+    };
+    let api = api.as_deref();
     let plugin = launch(&args).await?;
     let pid = plugin.id().context("the plugin's process id")?;
     tokio::time::sleep(IDLE).await;
     let idle_rss = usage::resident_mib(pid).unwrap_or_default();
 
     let warmup = Duration::from_secs_f64(args.warmup);
-    let warm = drive(&plugin, &args, Until::Elapsed(warmup)).await;
+    let warm = drive(&plugin, &args, api, Until::Elapsed(warmup)).await;
     let rss_after_warmup = usage::resident_mib(pid).unwrap_or_default();
 
     let cpu_before = usage::cpu_seconds(pid);
@@ -39,7 +44,7 @@ pub async fn run(args: Args) -> anyhow::Result<Report> {
         Some(count) => Until::Count(count),
         None => Until::Elapsed(Duration::from_secs_f64(args.duration)),
     };
-    let measured = drive(&plugin, &args, until).await;
+    let measured = drive(&plugin, &args, api, until).await;
     let seconds = started.elapsed().as_secs_f64();
     let cpu_seconds = cpu_before
         .zip(usage::cpu_seconds(pid))
@@ -100,7 +105,7 @@ enum Until {
 }
 
 /// Runs `--callers` callers until `until`, and gathers what they did.
-async fn drive(plugin: &PluginProcess, args: &Args, until: Until) -> Outcome {
+async fn drive(plugin: &PluginProcess, args: &Args, api: Option<&str>, until: Until) -> Outcome {
     let deadline = match until {
         Until::Elapsed(duration) => Some(Instant::now() + duration),
         Until::Count(_) => None,
@@ -112,7 +117,7 @@ async fn drive(plugin: &PluginProcess, args: &Args, until: Until) -> Outcome {
     let next = Arc::new(AtomicU64::new(0));
     let callers: Vec<_> = (0..args.callers.max(1))
         .map(|_| {
-            let mut caller = Caller::new(plugin, args);
+            let mut caller = Caller::new(plugin, args, api);
             let next = next.clone();
             tokio::spawn(async move {
                 let mut outcome = Outcome::default();

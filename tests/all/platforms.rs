@@ -18,6 +18,10 @@ const PLUGIN_JSON: &str = concat!(
 /// The emulator running arm64 executables.
 const QEMU_ARM64: &str = "qemu-aarch64";
 
+/// How long a host may take to start: under emulation, compiling the
+/// component takes a minute or two instead of a second.
+const START_UNDER_EMULATION: std::time::Duration = std::time::Duration::from_secs(600);
+
 fn available(program: &str, arg: &str) -> bool {
     Command::new(program)
         .arg(arg)
@@ -66,8 +70,14 @@ async fn serves_a_query(executable: &Path, emulator: Option<&str>) {
         }
         None => tokio::process::Command::new(executable),
     };
-    command.env_clear().env("GF_PLUGIN_LOG_LEVEL", "info");
-    let plugin = PluginProcess::launch(command)
+    // qemu-user keeps bookkeeping for every page the host reserves, and the
+    // default instance pool reserves terabytes of address space: a pool of
+    // two instances keeps the emulator within a few hundred MiB.
+    command
+        .env_clear()
+        .env("GF_PLUGIN_LOG_LEVEL", "info")
+        .env("GF_PLUGIN_MAX_INSTANCES", "2");
+    let plugin = PluginProcess::launch_within(command, START_UNDER_EMULATION)
         .await
         .unwrap_or_else(|err| panic!("launching {}: {err:#}", executable.display()));
     let response = plugin
@@ -89,7 +99,7 @@ async fn packaged_linux_hosts_are_static_and_serve_on_amd64_and_arm64() {
     }
     let out = tempfile::tempdir().unwrap();
     let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cross-built-hosts");
-    eprintln!("cross-building the host for linux_amd64 and linux_arm64 (several minutes each)");
+    eprintln!("cross-building the host for linux_amd64 and linux_arm64 (about ten minutes)");
     let status = std::process::Command::new(HOST)
         .args([
             "package",
