@@ -179,19 +179,9 @@ fn package_refuses_what_the_host_would_refuse_with_the_hosts_reason() {
 
 #[test]
 fn package_ships_prebuilt_host_executables_per_platform_with_their_sizes() {
-    let out = tempfile::tempdir().unwrap();
-    let dir = out.path().to_str().unwrap();
     let arm = format!("linux_arm64={HOST}");
     let amd = format!("linux_amd64={HOST}");
-    let base = [
-        "--component",
-        RANDOM_WALK,
-        "--plugin-json",
-        PLUGIN_JSON,
-        "--out",
-        dir,
-    ];
-    let output = package(&[&base[..], &["--host-binary", &arm, "--host-binary", &amd]].concat());
+    let (output, out) = package_random_walk(&["--host-binary", &arm, "--host-binary", &amd]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -212,7 +202,7 @@ fn package_ships_prebuilt_host_executables_per_platform_with_their_sizes() {
     }
 
     let refused = |args: &[&str]| {
-        let output = package(&[&base[..], args].concat());
+        let (output, _) = package_random_walk(args);
         assert!(!output.status.success(), "{args:?}");
         String::from_utf8_lossy(&output.stderr).into_owned()
     };

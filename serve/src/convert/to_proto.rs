@@ -37,6 +37,25 @@ pub fn frame_format(format: wit::FrameFormat) -> i32 {
     }
 }
 
+/// One frame as the bytes Grafana decodes, in the format it asked for: an
+/// Arrow IPC file (encoded here, or passed through from the guest) or Frame
+/// JSON (`include` says which parts). `ref_id` fills in a missing refId.
+pub fn frame(
+    frame: FrameData,
+    ref_id: &str,
+    format: wit::FrameFormat,
+    include: frames::Include,
+) -> Result<Vec<u8>, frames::FrameError> {
+    match (frame, format) {
+        (FrameData::Columnar(frame), wit::FrameFormat::Arrow) => frames::to_arrow(frame, ref_id),
+        (FrameData::ArrowIpc(bytes), wit::FrameFormat::Arrow) => {
+            frames::check_arrow(&bytes)?;
+            Ok(bytes)
+        }
+        (data, wit::FrameFormat::Json) => frames::data_json(data, ref_id, include),
+    }
+}
+
 /// An error-only data response (query failed, or its frames were invalid).
 pub fn data_error(message: String, source: wit::ErrorSource, status: i32) -> pb::DataResponse {
     pb::DataResponse {
@@ -58,7 +77,7 @@ pub fn data_response(
 ) -> pb::DataResponse {
     let mut encoded = Vec::with_capacity(response.frames.len());
     for (index, f) in response.frames.into_iter().enumerate() {
-        match frames::encode(f, ref_id, format, frames::Include::All) {
+        match frame(f, ref_id, format, frames::Include::All) {
             Ok(bytes) => encoded.push(bytes),
             Err(err) => {
                 tracing::warn!(ref_id, frame = index, error = %err, "guest returned an invalid frame");
@@ -198,7 +217,7 @@ pub fn data_chunk(
             fields: Vec::new(),
         })
     });
-    let frame_bytes = match frames::encode(data, &chunk.ref_id, format, include) {
+    let frame_bytes = match frame(data, &chunk.ref_id, format, include) {
         Ok(bytes) => bytes,
         Err(err) => {
             return pb::QueryChunkedDataResponse {

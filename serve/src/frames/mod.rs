@@ -3,17 +3,15 @@
 //! grafana-plugin-sdk-go writes, or as Frame JSON; and decoded back from
 //! both, so round trips can be checked and tools can show frames.
 
-mod encode;
 mod from_arrow;
 mod from_json;
 mod to_arrow;
 mod to_json;
 
-pub use encode::{encode, stream_json};
 pub use from_arrow::{check_arrow, from_arrow};
 pub use from_json::{frame_from_value, from_json};
 pub use to_arrow::to_arrow;
-pub use to_json::{Include, to_json};
+pub use to_json::{Include, data_json, stream_json, to_json};
 
 use serde_json::Value;
 

@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value};
 
 use super::{FrameError, check_object, rows_of};
-use crate::wit::frames::{Field, Frame, Values, VarBytes};
+use crate::wit::frames::{Field, Frame, FrameData, FrameInclude, Values, VarBytes};
 
 /// Which parts of the frame to write (the Go SDK's `FrameInclude`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +25,36 @@ pub enum Include {
     SchemaOnly,
     /// Only the data (later messages of a streamed frame).
     DataOnly,
+}
+
+/// A guest's frame, columnar or Arrow IPC, as Frame JSON with the parts
+/// `include` says; `ref_id` fills in a missing refId.
+///
+/// # Errors
+/// When the frame is invalid.
+pub fn data_json(data: FrameData, ref_id: &str, include: Include) -> Result<Vec<u8>, FrameError> {
+    let mut frame = match data {
+        FrameData::Columnar(frame) => frame,
+        FrameData::ArrowIpc(bytes) => super::from_arrow(&bytes)?,
+    };
+    if frame.ref_id.is_empty() {
+        ref_id.clone_into(&mut frame.ref_id);
+    }
+    to_json(&frame, include).map(String::into_bytes)
+}
+
+/// A frame sent on a live stream: Frame JSON with the parts the guest
+/// asked for (Go's `SendFrame`).
+///
+/// # Errors
+/// When the frame is invalid.
+pub fn stream_json(data: FrameData, include: FrameInclude) -> Result<Vec<u8>, FrameError> {
+    let include = match include {
+        FrameInclude::All => Include::All,
+        FrameInclude::DataOnly => Include::DataOnly,
+        FrameInclude::SchemaOnly => Include::SchemaOnly,
+    };
+    data_json(data, "", include)
 }
 
 /// Writes `frame` as Frame JSON.
