@@ -90,16 +90,16 @@ impl Drop for Announcement {
     }
 }
 
+/// Writes `contents` to `path`, readable by its owner only (a temporary
+/// file's mode, 0600), atomically: Grafana's next launch of the plugin
+/// reads the whole address or no file, never a half-written one.
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(contents.as_bytes())
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(contents.as_bytes())?;
+    file.persist(path).map_err(|err| err.error)?;
+    Ok(())
 }
 
 /// The executable Grafana launches for the plugin in `plugin_dir`:

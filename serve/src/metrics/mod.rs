@@ -54,82 +54,106 @@ impl Metrics {
     /// Only on conflicting registrations, a programming error.
     pub fn new() -> prometheus::Result<Arc<Self>> {
         let registry = Registry::new_custom(Some("grafana_wasm".into()), None)?;
-        let calls = IntCounterVec::new(
-            Opts::new(
-                "calls_total",
-                "Guest calls by RPC and outcome (ok, error, unimplemented, trap, timeout, not_loaded, overloaded, backed_off, replaced, shutting_down).",
-            ),
-            &["rpc", "outcome"],
+        let calls = registered(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "calls_total",
+                    "Guest calls by RPC and outcome (ok, error, unimplemented, trap, timeout, not_loaded, overloaded, backed_off, replaced, shutting_down).",
+                ),
+                &["rpc", "outcome"],
+            )?,
         )?;
-        let duration = HistogramVec::new(
-            HistogramOpts::new(
-                "call_duration_seconds",
-                "Duration of guest calls, instantiation included.",
-            )
-            .buckets(prometheus::exponential_buckets(0.0001, 4.0, 10)?),
-            &["rpc"],
+        let duration = registered(
+            &registry,
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "call_duration_seconds",
+                    "Duration of guest calls, instantiation included.",
+                )
+                .buckets(prometheus::exponential_buckets(0.0001, 4.0, 10)?),
+                &["rpc"],
+            )?,
         )?;
-        let traps = IntCounterVec::new(
-            Opts::new("guest_traps_total", "Guest calls that trapped."),
-            &["rpc"],
+        let traps = registered(
+            &registry,
+            IntCounterVec::new(
+                Opts::new("guest_traps_total", "Guest calls that trapped."),
+                &["rpc"],
+            )?,
         )?;
-        let timeouts = IntCounterVec::new(
-            Opts::new(
-                "guest_timeouts_total",
-                "Guest calls stopped at their deadline.",
-            ),
-            &["rpc"],
+        let timeouts = registered(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "guest_timeouts_total",
+                    "Guest calls stopped at their deadline.",
+                ),
+                &["rpc"],
+            )?,
         )?;
-        let instances = IntGauge::new("instances", "Live guest instances.")?;
-        let in_flight = IntGauge::new("calls_in_flight", "Guest calls running, streams included.")?;
-        let memory = IntGauge::new(
-            "guest_memory_bytes",
-            "Linear memory of live guest instances.",
+        let instances = registered(
+            &registry,
+            IntGauge::new("instances", "Live guest instances.")?,
         )?;
-        let loads = IntCounterVec::new(
-            Opts::new(
-                "component_loads_total",
-                "Component loads by outcome (ok, failed).",
-            ),
-            &["outcome"],
+        let in_flight = registered(
+            &registry,
+            IntGauge::new("calls_in_flight", "Guest calls running, streams included.")?,
         )?;
-        let component = IntGaugeVec::new(
-            Opts::new(
-                "component_info",
-                "The loaded component: its SHA-256, path and declared version (value 1).",
-            ),
-            &["sha256", "path", "version"],
+        let memory = registered(
+            &registry,
+            IntGauge::new(
+                "guest_memory_bytes",
+                "Linear memory of live guest instances.",
+            )?,
         )?;
-        registry.register(Box::new(calls.clone()))?;
-        registry.register(Box::new(duration.clone()))?;
-        registry.register(Box::new(traps.clone()))?;
-        registry.register(Box::new(timeouts.clone()))?;
-        registry.register(Box::new(instances.clone()))?;
-        registry.register(Box::new(in_flight.clone()))?;
-        registry.register(Box::new(memory.clone()))?;
-        registry.register(Box::new(component.clone()))?;
-        registry.register(Box::new(loads.clone()))?;
-        let loaded_at = IntGauge::new(
-            "component_loaded_timestamp_seconds",
-            "When the serving version of the component started serving, in Unix seconds.",
+        let loads = registered(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "component_loads_total",
+                    "Component loads by outcome (ok, failed).",
+                ),
+                &["outcome"],
+            )?,
         )?;
-        registry.register(Box::new(loaded_at.clone()))?;
-        let log_dropped = IntCounterVec::new(
-            Opts::new(
-                "log_lines_dropped_total",
-                "Log lines dropped: a guest over its log_lines_per_second (rate_limit), or the log writer's queue full because stderr is not read fast enough (queue_full).",
-            ),
-            &["reason"],
+        let component = registered(
+            &registry,
+            IntGaugeVec::new(
+                Opts::new(
+                    "component_info",
+                    "The loaded component: its SHA-256, path and declared version (value 1).",
+                ),
+                &["sha256", "path", "version"],
+            )?,
         )?;
-        registry.register(Box::new(log_dropped.clone()))?;
-        let packets_rejected = IntCounterVec::new(
-            Opts::new(
-                "stream_packets_rejected_total",
-                "Stream packets a guest sent that the host refused: not JSON (not_json), or a frame it cannot encode (invalid_frame).",
-            ),
-            &["reason"],
+        let loaded_at = registered(
+            &registry,
+            IntGauge::new(
+                "component_loaded_timestamp_seconds",
+                "When the serving version of the component started serving, in Unix seconds.",
+            )?,
         )?;
-        registry.register(Box::new(packets_rejected.clone()))?;
+        let log_dropped = registered(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "log_lines_dropped_total",
+                    "Log lines dropped: a guest over its log_lines_per_second (rate_limit), or the log writer's queue full because stderr is not read fast enough (queue_full).",
+                ),
+                &["reason"],
+            )?,
+        )?;
+        let packets_rejected = registered(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "stream_packets_rejected_total",
+                    "Stream packets a guest sent that the host refused: not JSON (not_json), or a frame it cannot encode (invalid_frame).",
+                ),
+                &["reason"],
+            )?,
+        )?;
         let unprefixed = Registry::new();
         unprefixed.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
