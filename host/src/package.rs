@@ -23,8 +23,8 @@ use clap::Args;
 use serde_json::Value;
 
 use crate::{frontend, host_builds};
-use grafana_wasm_serve::plugin_files::DEFAULT_COMPONENT_FILE;
-use grafana_wasm_serve::plugin_files::SANDBOX_FILE;
+use grafana_wasm_serve::plugin_files::{self, DEFAULT_COMPONENT_FILE, SANDBOX_FILE};
+use grafana_wasm_serve::{metrics, runtime, sandbox};
 
 /// Options of `package`.
 #[derive(Debug, Clone, Args)]
@@ -130,10 +130,8 @@ fn read_manifest(path: &Path) -> anyhow::Result<Manifest> {
 async fn package(args: &PackageArgs) -> anyhow::Result<Vec<PathBuf>> {
     let manifest = read_manifest(&args.plugin_json)?;
     check_component(&args.component)?;
-    let sandbox = grafana_wasm_serve::plugin_files::sandbox_file(
-        args.sandbox_config.as_deref(),
-        args.plugin_json.parent(),
-    );
+    let sandbox =
+        plugin_files::sandbox_file(args.sandbox_config.as_deref(), args.plugin_json.parent());
     let frontend = Frontend::of(args, &manifest)?;
     load_check(&args.component, sandbox.as_deref(), &manifest.id).await?;
     let hosts = host_executables(args).await?;
@@ -190,13 +188,13 @@ impl Frontend {
                 files,
             });
         }
-        let beside = args
-            .plugin_json
-            .parent()
-            .map(|dir| dir.join(frontend::EDITORS_FILE))
-            .filter(|path| path.is_file());
-        let editors = match args.editors.as_ref().or(beside.as_ref()) {
-            Some(path) => frontend::Editors::read(path, &manifest.kind)?,
+        let editors = plugin_files::file_beside(
+            args.editors.as_deref(),
+            args.plugin_json.parent(),
+            frontend::EDITORS_FILE,
+        );
+        let editors = match editors {
+            Some(path) => frontend::Editors::read(&path, &manifest.kind)?,
             None => frontend::Editors::default_for(&manifest.kind)?,
         };
         Ok(Self::Generic(editors.module_js()))
@@ -250,17 +248,15 @@ async fn load_check(
     plugin_id: &str,
 ) -> anyhow::Result<()> {
     let config = match sandbox {
-        Some(path) => grafana_wasm_serve::sandbox::SandboxConfig::load(path, true, |_| None),
-        None => Ok(grafana_wasm_serve::sandbox::SandboxConfig::default()),
+        Some(path) => sandbox::SandboxConfig::load(path, true, |_| None),
+        None => Ok(sandbox::SandboxConfig::default()),
     };
-    let settings = grafana_wasm_serve::runtime::RuntimeSettings {
+    let settings = runtime::RuntimeSettings {
         plugin_id: plugin_id.into(),
         ..Default::default()
     };
-    let metrics =
-        grafana_wasm_serve::metrics::Metrics::new().context("creating the host's metrics")?;
-    let runtime =
-        grafana_wasm_serve::runtime::Runtime::new(component, settings, config, metrics).await?;
+    let metrics = metrics::Metrics::new().context("creating the host's metrics")?;
+    let runtime = runtime::Runtime::new(component, settings, config, metrics).await?;
     match runtime.load_error() {
         Some(err) => bail!("the host would refuse this plugin: {err}"),
         None => Ok(()),
@@ -288,9 +284,9 @@ async fn host_executables(args: &PackageArgs) -> anyhow::Result<Vec<(String, Pat
         let this = std::env::current_exe().context("cannot find this executable")?;
         eprintln!(
             "note: shipping this executable for {} only; --build-hosts all builds static executables for every platform",
-            grafana_wasm_serve::plugin_files::this_platform()
+            plugin_files::this_platform()
         );
-        hosts.push((grafana_wasm_serve::plugin_files::this_platform(), this));
+        hosts.push((plugin_files::this_platform(), this));
     }
     let mut seen = std::collections::HashSet::new();
     if let Some((go, _)) = hosts.iter().find(|(go, _)| !seen.insert(go.clone())) {

@@ -42,10 +42,15 @@ pub fn crate_dir_of(component: &Path) -> Option<PathBuf> {
 /// The sandbox configuration to use: `explicit` when given, else the
 /// `sandbox.toml` in `dir` when there is one.
 pub fn sandbox_file(explicit: Option<&Path>, dir: Option<&Path>) -> Option<PathBuf> {
-    explicit.map(Path::to_path_buf).or_else(|| {
-        dir.map(|dir| dir.join(SANDBOX_FILE))
-            .filter(|path| path.is_file())
-    })
+    file_beside(explicit, dir, SANDBOX_FILE)
+}
+
+/// A plugin file: `explicit` when given, else the file `name` in `dir`
+/// (where plugin.json is) when there is one.
+pub fn file_beside(explicit: Option<&Path>, dir: Option<&Path>, name: &str) -> Option<PathBuf> {
+    explicit
+        .map(Path::to_path_buf)
+        .or_else(|| dir.map(|dir| dir.join(name)).filter(|path| path.is_file()))
 }
 
 /// The parsed `plugin.json` in `dir`, if there is a readable one.

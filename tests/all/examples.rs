@@ -150,13 +150,7 @@ fn js_json() -> Option<&'static str> {
     static COMPONENT: OnceLock<Option<String>> = OnceLock::new();
     COMPONENT
         .get_or_init(|| {
-            let npm = Command::new("npm").arg("--version").output();
-            if !npm.is_ok_and(|output| output.status.success()) {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "npm is needed to build the JavaScript example"
-                );
-                eprintln!("npm not found: the JavaScript example is not tested");
+            if !tool_present(runs("npm", "--version"), "npm", "apt-get install npm") {
                 return None;
             }
             let tools = Path::new(env!("CARGO_TARGET_TMPDIR")).join("js-tools");

@@ -22,35 +22,17 @@ const QEMU_ARM64: &str = "qemu-aarch64";
 /// component takes a minute or two instead of a second.
 const START_UNDER_EMULATION: std::time::Duration = std::time::Duration::from_secs(600);
 
-fn available(program: &str, arg: &str) -> bool {
-    Command::new(program)
-        .arg(arg)
-        .output()
-        .is_ok_and(|output| output.status.success())
-}
-
-/// Whether cargo-zigbuild and qemu-user are here; outside CI a machine
-/// without them skips the test, under `CI` it fails.
+/// Whether cargo-zigbuild and qemu-user are here (see [`tool_present`]).
 fn tools_present() -> bool {
-    let missing = [
-        (
-            "cargo-zigbuild",
-            "--version",
-            "pip install cargo-zigbuild ziglang",
-        ),
-        (QEMU_ARM64, "--version", "apt-get install qemu-user"),
-    ]
-    .into_iter()
-    .find(|(program, arg, _)| !available(program, arg));
-    let Some((program, _, install)) = missing else {
-        return true;
-    };
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{program} is needed to test the cross-built hosts ({install})"
-    );
-    eprintln!("{program} not found ({install}): the cross-built hosts are not tested");
-    false
+    tool_present(
+        runs("cargo-zigbuild", "--version"),
+        "cargo-zigbuild",
+        "pip install cargo-zigbuild ziglang",
+    ) && tool_present(
+        runs(QEMU_ARM64, "--version"),
+        QEMU_ARM64,
+        "apt-get install qemu-user",
+    )
 }
 
 /// What `file` says of `path`.

@@ -556,3 +556,25 @@ pub async fn fetch_datasource(plugin: &PluginProcess, ctx: pb::PluginContext, pa
     )
     .await
 }
+
+/// Whether `program arg` runs and succeeds: the tool is installed.
+pub fn runs(program: impl AsRef<std::ffi::OsStr>, arg: &str) -> bool {
+    std::process::Command::new(program)
+        .arg(arg)
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
+/// Whether a test needing `tool` may run: when it is `present`; else,
+/// outside CI, the test is skipped (said on stderr, with how to `install`
+/// it), and under `CI` it fails.
+pub fn tool_present(present: bool, tool: &str, install: &str) -> bool {
+    if !present {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{tool} is needed in CI ({install})"
+        );
+        eprintln!("{tool} not found ({install}): skipped");
+    }
+    present
+}

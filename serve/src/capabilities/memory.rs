@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
 
 use super::GuestState;
 use crate::metrics::{Account, Metrics};
@@ -59,6 +60,16 @@ impl GuestLimiter {
         self.account.add_memory(delta);
     }
 
+    /// The cap.
+    pub fn max_memory(&self) -> usize {
+        self.max_memory
+    }
+
+    /// The guest's linear memory.
+    pub(super) fn memory(&self) -> usize {
+        self.memory
+    }
+
     /// The memory cap less the guest's linear memory: what its host-side
     /// resources may still take.
     fn unused(&self) -> usize {
@@ -74,27 +85,14 @@ impl Drop for GuestLimiter {
     }
 }
 
-impl GuestLimiter {
-    /// The cap.
-    pub fn max_memory(&self) -> usize {
-        self.max_memory
-    }
+/// Host memory charged for the resources a guest holds in `table`.
+pub(super) fn resources_charge(table: &mut ResourceTable) -> usize {
+    let held = table.iter_mut().count();
+    held.saturating_sub(FREE_RESOURCES)
+        .saturating_mul(RESOURCE_CHARGE)
 }
 
 impl GuestState {
-    /// Host memory charged for the guest's resources in the host's table.
-    fn resources_charge(&mut self) -> usize {
-        let held = self.table.iter_mut().count();
-        held.saturating_sub(FREE_RESOURCES)
-            .saturating_mul(RESOURCE_CHARGE)
-    }
-
-    /// What the instance holds besides its queued messages: linear memory
-    /// and host resources.
-    pub(super) fn held_outside_queue(&mut self) -> usize {
-        self.limits.memory.saturating_add(self.resources_charge())
-    }
-
     /// Lets the table grow only as far as the memory cap still allows, so
     /// that linear memory and host-side resources together stay within it.
     /// Every WASI and `wasi:http` host call reaches the table through a
@@ -118,7 +116,7 @@ impl ResourceLimiter for GuestState {
     ) -> wasmtime::Result<bool> {
         let grown = desired.saturating_sub(current);
         let total = self.limits.memory.saturating_add(grown);
-        let resources = self.resources_charge() + self.senders.queued();
+        let resources = resources_charge(&mut self.table) + self.senders.queued();
         let max = self.limits.max_memory;
         if total.saturating_add(resources) > max {
             // An error traps the guest with this message, more precise than

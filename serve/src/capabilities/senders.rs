@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
-use wasmtime::component::{HasData, Linker};
+use wasmtime::component::{HasData, Linker, ResourceTable};
 
 use super::GuestState;
 use crate::sandbox::logs::GuestLog;
@@ -144,11 +144,12 @@ impl Senders {
     }
 }
 
-/// What a sender call sees of the instance: its senders, the bytes the
-/// instance holds besides its queue, and its log.
+/// What a sender call sees of the instance: its senders, what else it
+/// holds (linear memory, and host resources in its table) and its log.
 pub struct SendersView<'a> {
     senders: &'a mut Senders,
-    held: usize,
+    memory: usize,
+    table: &'a mut ResourceTable,
     log: &'a GuestLog,
 }
 
@@ -164,10 +165,10 @@ impl HasData for HasSenders {
 /// Only if the host's own definitions conflict.
 pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
     fn view(state: &mut GuestState) -> SendersView<'_> {
-        let held = state.held_outside_queue();
         SendersView {
             senders: &mut state.senders,
-            held,
+            memory: state.limits.memory(),
+            table: &mut state.table,
             log: &state.logging.log,
         }
     }
@@ -185,13 +186,16 @@ impl SendersView<'_> {
         message: T,
         what: &str,
     ) -> Result<(), SendError> {
+        let held = self
+            .memory
+            .saturating_add(super::memory::resources_charge(self.table));
         let Some(sender) = pick(&self.senders.outbox) else {
             return Err(SendError::Invalid(format!("no {what} is in progress")));
         };
         let charge = self
             .senders
             .queue
-            .charge(message.host_size(), self.held, sender)
+            .charge(message.host_size(), held, sender)
             .await?;
         sender
             .send(Queued { message, charge })

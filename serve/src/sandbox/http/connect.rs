@@ -8,7 +8,7 @@ use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -34,11 +34,18 @@ tokio::task_local! {
 #[derive(Clone)]
 pub struct Connector {
     addresses: Arc<AddressPolicy>,
-    tls: Result<Arc<rustls::ClientConfig>, Arc<str>>,
-    server_name: Option<Arc<str>>,
+    tls: Arc<LazyTls>,
     /// Bounds a connection no request waits for (one a pool finishes
     /// opening after its request found another).
     timeout: Duration,
+}
+
+/// TLS settings and the client configuration built from them at the first
+/// HTTPS connection (reading the machine's trust store is not start-up
+/// work, and a plain-HTTP datasource never needs it).
+struct LazyTls {
+    settings: TlsSettings,
+    config: OnceLock<Result<Arc<rustls::ClientConfig>, String>>,
 }
 
 impl Connector {
@@ -47,10 +54,10 @@ impl Connector {
     pub fn new(addresses: Arc<AddressPolicy>, settings: &TlsSettings, timeout: Duration) -> Self {
         Self {
             addresses,
-            tls: tls::client_config(settings)
-                .map(Arc::new)
-                .map_err(Arc::from),
-            server_name: settings.server_name.as_deref().map(Arc::from),
+            tls: Arc::new(LazyTls {
+                settings: settings.clone(),
+                config: OnceLock::new(),
+            }),
             timeout,
         }
     }
@@ -88,11 +95,20 @@ impl Connector {
         tcp: TcpStream,
         origin: &Origin,
     ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ErrorCode> {
-        let config = self.tls.clone().map_err(|message| {
+        let built = self
+            .tls
+            .config
+            .get_or_init(|| tls::client_config(&self.tls.settings).map(Arc::new));
+        let config = built.clone().map_err(|message| {
             tracing::warn!(error = %message, "the datasource's TLS settings are unusable");
-            ErrorCode::InternalError(Some(message.to_string()))
+            ErrorCode::InternalError(Some(message))
         })?;
-        let name = self.server_name.as_deref().unwrap_or(&origin.host);
+        let name = self
+            .tls
+            .settings
+            .server_name
+            .as_deref()
+            .unwrap_or(&origin.host);
         let name = ServerName::try_from(name.to_owned()).map_err(|_| {
             ErrorCode::InternalError(Some(format!("{name:?} is not a valid TLS server name")))
         })?;

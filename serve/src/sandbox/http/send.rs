@@ -23,7 +23,8 @@ use super::connect::{CONNECT_DEADLINE, Connector};
 use super::policy::AddressPolicy;
 use super::settings::TlsSettings;
 
-/// A response and the future that drives its connection to the end.
+/// A response, and the future wasmtime keeps beside it while the response
+/// is read (always ready here: the pool drives the connection).
 pub type Sent = (
     http::Response<WasiBody>,
     Box<dyn Future<Output = Result<(), Error>> + Send>,
